@@ -1,0 +1,70 @@
+// The whole environment of the process, validated in one place. Every default
+// lives here; README.md's configuration table is kept in step by a test.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+  PORT: int(0, 65535).default(4000).describe('Port to listen on (0 picks a free one).'),
+  DATA_DIR: z.string().min(1).default('./data').describe('Directory for the embedded database and the generated secret key.'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(memory:|postgres(ql)?:\/\/.+)$/, 'expected "memory:" or a postgres:// URL')
+    .optional()
+    .describe('Unset: PGlite in DATA_DIR. `memory:`: in-memory PGlite. `postgres://…`: PostgreSQL.'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL')
+    .optional()
+    .describe('Unset: no Redis (file lock, in-process events).'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  ADMIN_TOKEN: z
+    .string()
+    .min(32, 'expected at least 32 characters')
+    .optional()
+    .describe('A token accepted with every scope. Unset and no token stored: the first start creates one and prints it once.'),
+  SECRET_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, 'expected 32 bytes as base64 or hex')
+    .optional()
+    .describe('Key for peer credentials at rest. Unset: generated into DATA_DIR/secret.key (mode 0600).'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` turns off GraphiQL and Pothos\' unused-query checks.'),
+  GRAPHIQL: bool.optional().describe('Serve GraphiQL at /graphql in a browser. Default: on unless NODE_ENV=production.'),
+  MAX_QUERY_DEPTH: int(1, 100).default(12).describe('Deepest selection a GraphQL operation may have.'),
+  MAX_QUERY_COST: int(1, 1_000_000).default(20_000).describe('Largest cost (graphql-armor cost limit) of one operation.'),
+  MAX_QUERY_ALIASES: int(0, 1000).default(30).describe('Most aliases in one operation.'),
+  MAX_QUERY_TOKENS: int(10, 1_000_000).default(5_000).describe('Most lexical tokens in one operation.'),
+  MAX_QUERY_DIRECTIVES: int(0, 1000).default(50).describe('Most directives in one operation.'),
+  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576).describe('Largest request body accepted on /graphql.'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('How long shutdown waits for in-flight requests before closing them.'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; a bad value becomes one readable line per variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
+  );
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '?');
+    return `${variable}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration\n  ${lines.join('\n  ')}`);
+}
+
+export function graphiqlEnabled(config: Config): boolean {
+  return config.GRAPHIQL ?? config.NODE_ENV !== 'production';
+}

@@ -1,0 +1,102 @@
+// One factory for both dialects: PGlite (embedded, the default) and PostgreSQL.
+// Same schema, same migrations, same queries.
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { resolve } from 'node:path';
+import type { Config } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { isUpToDate, migrate, readMigrations, type Migration, type MigrationReport } from './migrator.js';
+import { pgliteSql, pgSql, type SqlDatabase } from './sql.js';
+
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
+  | { kind: 'postgres'; url: string };
+
+export function databaseTarget(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): DatabaseTarget {
+  const url = config.DATABASE_URL;
+  if (url === 'memory:') return { kind: 'pglite' };
+  if (url) return { kind: 'postgres', url };
+  return { kind: 'pglite', dataDir: resolve(config.DATA_DIR, 'pglite') };
+}
+
+export interface Database {
+  kind: DatabaseTarget['kind'];
+  prisma: PrismaClient;
+  sql: SqlDatabase;
+  migrate(): Promise<MigrationReport>;
+  /** Database answers and every known migration is applied. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Called with each SQL statement Prisma sends (tests count them). */
+  onQuery?: (sql: string) => void;
+  /** Called if the data directory lock is lost while running. */
+  onLockLost?: (error: Error) => void;
+}
+
+export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
+  const migrations = await readMigrations();
+  if (target.kind === 'postgres') {
+    const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+    const prisma = newPrismaClient(new PrismaPg(pool), options);
+    return assemble('postgres', prisma, pgSql(pool), migrations, async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    });
+  }
+  const unlock = target.dataDir
+    ? await lockDataDir(target.dataDir, options.onLockLost ?? (() => undefined))
+    : undefined;
+  try {
+    const pglite = await PGlite.create({
+      ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+      ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
+    });
+    const prisma = newPrismaClient(new PrismaPGlite(pglite), options);
+    return assemble('pglite', prisma, pgliteSql(pglite), migrations, async () => {
+      await prisma.$disconnect();
+      await pglite.close();
+      await unlock?.();
+    });
+  } catch (error) {
+    await unlock?.();
+    throw error;
+  }
+}
+
+function newPrismaClient(adapter: PrismaPg | PrismaPGlite, options: OpenOptions): PrismaClient {
+  if (!options.onQuery) return new PrismaClient({ adapter });
+  const onQuery = options.onQuery;
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', (event) => onQuery(event.query));
+  return prisma as unknown as PrismaClient;
+}
+
+function assemble(
+  kind: DatabaseTarget['kind'],
+  prisma: PrismaClient,
+  sql: SqlDatabase,
+  migrations: Migration[],
+  close: () => Promise<void>,
+): Database {
+  let closed: Promise<void> | undefined;
+  return {
+    kind,
+    prisma,
+    sql,
+    migrate: () => migrate(sql, migrations),
+    async isReady() {
+      try {
+        return await isUpToDate(sql, migrations);
+      } catch {
+        return false;
+      }
+    },
+    close: () => (closed ??= close()),
+  };
+}
