@@ -1,0 +1,104 @@
+// Wires the whole control plane together. main.ts listens and handles signals;
+// tests call createApp directly, with a database of their own if they like.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { databaseTarget, openDatabase, type Database } from './db/database.js';
+import { EventBus } from './events/event-bus.js';
+import type { Services } from './graphql/context.js';
+import { attachWebSocketServer } from './graphql/websocket.js';
+import { createGraphQLServer, type GraphQLServer } from './graphql/yoga.js';
+import { RequestTracker } from './http/request-tracker.js';
+import { createRouter } from './http/router.js';
+import { createLogger, type Logger } from './logger.js';
+import { ApiTokenService } from './security/api-tokens.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Use this database instead of opening the configured one (tests); the app closes it. */
+  database?: Database;
+  /** Where the bootstrap admin token is announced (default: stdout). */
+  announce?: (message: string) => void;
+}
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  services: Services;
+  yoga: GraphQLServer;
+  server: Server;
+  /** Listens on HOST:PORT and resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const db =
+    options.database ??
+    (await openDatabase(databaseTarget(config), {
+      onLockLost: (error) => logger.fatal({ err: error }, 'lost the lock on the data directory'),
+    }));
+  try {
+    const report = await db.migrate();
+    if (report.applied.length > 0) logger.info({ applied: report.applied }, 'applied database migrations');
+
+    const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN);
+    await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
+    const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL) : EventBus.inProcess();
+    const services: Services = { prisma: db.prisma, tokens, events };
+
+    const yoga = createGraphQLServer(config, logger, services);
+    const tracker = new RequestTracker();
+    const route = createRouter(config, db, yoga);
+    const server = createServer((req, res) => {
+      tracker.track(res);
+      Promise.resolve(route(req, res)).catch((error: unknown) => {
+        logger.error({ err: error, url: req.url }, 'request failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    const websockets = attachWebSocketServer(server, yoga, tokens);
+
+    let closing: Promise<void> | undefined;
+    const shutdown = async () => {
+      server.close();
+      server.closeIdleConnections();
+      await websockets.close();
+      tracker.endStreams();
+      if (!(await tracker.drain(config.SHUTDOWN_TIMEOUT_MS))) {
+        logger.warn({ inFlight: tracker.size }, 'shutdown timeout: closing the remaining connections');
+      }
+      server.closeAllConnections();
+      await events.close();
+      await db.close();
+      logger.info('stopped');
+    };
+
+    return {
+      config,
+      logger,
+      db,
+      services,
+      yoga,
+      server,
+      listen: () =>
+        new Promise((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.PORT, config.HOST, () => {
+            server.off('error', reject);
+            const { port } = server.address() as AddressInfo;
+            const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+            resolve(`http://${host}:${port}`);
+          });
+        }),
+      close: () => (closing ??= shutdown()),
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,22 @@
+// Expected failures of the services. They carry no GraphQL; the API registers
+// each one as a typed result (src/graphql/types/errors.ts).
+
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super(`no ${entity} with id ${id}`);
+  }
+}

@@ -1,0 +1,15 @@
+import type { EventBus } from '../events/event-bus.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { ApiTokenService } from '../security/api-tokens.js';
+import type { Principal } from '../security/scopes.js';
+
+/** What resolvers may use: the services, never business logic of their own. */
+export interface Services {
+  prisma: PrismaClient;
+  tokens: ApiTokenService;
+  events: EventBus;
+}
+
+export interface GraphQLContext extends Services {
+  principal: Principal;
+}

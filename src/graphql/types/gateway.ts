@@ -1,0 +1,71 @@
+import { gatewayStatus, gatewayWhere } from '../../catalog/filters.js';
+import { builder } from '../builder.js';
+import { GatewayStatusEnum, TransportEnum } from './enums.js';
+
+export const Gateway = builder.prismaNode('Gateway', {
+  id: { field: 'id' },
+  description: 'A peer MCP server or gateway whose catalog this gateway federates.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    slug: t.exposeString('slug', { description: 'Prefix of the names of its tools and prompts.' }),
+    url: t.exposeString('url'),
+    transport: t.expose('transport', { type: TransportEnum }),
+    description: t.exposeString('description', { nullable: true }),
+    tags: t.exposeStringList('tags'),
+    enabled: t.exposeBoolean('enabled'),
+    reachable: t.exposeBoolean('reachable'),
+    status: t.field({
+      type: GatewayStatusEnum,
+      select: { enabled: true, reachable: true },
+      resolve: (gateway) => gatewayStatus(gateway),
+    }),
+    capabilities: t.expose('capabilities', { type: 'JSON' }),
+    protocolVersion: t.exposeString('protocolVersion', { nullable: true }),
+    serverInfo: t.expose('serverInfo', { type: 'JSON', nullable: true }),
+    instructions: t.exposeString('instructions', { nullable: true }),
+    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
+    lastCheckedAt: t.expose('lastCheckedAt', { type: 'DateTime', nullable: true }),
+    consecutiveFailures: t.exposeInt('consecutiveFailures'),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    tools: t.relatedConnection('tools', { cursor: 'id', totalCount: true, query: { orderBy: { name: 'asc' } } }),
+    resources: t.relatedConnection('resources', {
+      cursor: 'id',
+      totalCount: true,
+      query: { orderBy: [{ uri: 'asc' }, { id: 'asc' }] },
+    }),
+    resourceTemplates: t.relatedConnection('resourceTemplates', {
+      cursor: 'id',
+      totalCount: true,
+      query: { orderBy: [{ uriTemplate: 'asc' }, { id: 'asc' }] },
+    }),
+    prompts: t.relatedConnection('prompts', { cursor: 'id', totalCount: true, query: { orderBy: { name: 'asc' } } }),
+  }),
+});
+
+const GatewayFilter = builder.inputType('GatewayFilter', {
+  fields: (t) => ({
+    status: t.field({ type: [GatewayStatusEnum], required: false, description: 'Any of these statuses.' }),
+    tag: t.string({ required: false, description: 'Gateways carrying this tag.' }),
+    search: t.string({ required: false, description: 'Case-insensitive text in the name or description.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  gateway: t.prismaField({
+    type: 'Gateway',
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.gateway.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+  gateways: t.prismaConnection({
+    type: 'Gateway',
+    cursor: 'id',
+    description: 'Every registered gateway, whatever its status.',
+    args: { filter: t.arg({ type: GatewayFilter, required: false }) },
+    totalCount: (_root, args, ctx) => ctx.prisma.gateway.count({ where: gatewayWhere(args.filter) }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.gateway.findMany({ ...query, where: gatewayWhere(args.filter), orderBy: { name: 'asc' } }),
+  }),
+}));

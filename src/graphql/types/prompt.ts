@@ -1,0 +1,52 @@
+import { catalogWhere } from '../../catalog/filters.js';
+import { builder } from '../builder.js';
+import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
+
+interface PromptArgumentShape {
+  name: string;
+  title?: string;
+  description?: string;
+  required?: boolean;
+}
+
+const PromptArgument = builder.objectRef<PromptArgumentShape>('PromptArgument').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    title: t.exposeString('title', { nullable: true }),
+    description: t.exposeString('description', { nullable: true }),
+    required: t.boolean({ resolve: (a) => a.required ?? false }),
+  }),
+});
+
+builder.prismaNode('Prompt', {
+  id: { field: 'id' },
+  description: "A peer's prompt, exposed under its namespaced name.",
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    originalName: t.exposeString('originalName'),
+    title: t.exposeString('title', { nullable: true }),
+    description: t.exposeString('description', { nullable: true }),
+    arguments: t.field({
+      type: [PromptArgument],
+      select: { arguments: true },
+      resolve: (prompt) => (Array.isArray(prompt.arguments) ? (prompt.arguments as unknown as PromptArgumentShape[]) : []),
+    }),
+    icons: t.expose('icons', { type: 'JSON', nullable: true }),
+    meta: t.expose('meta', { type: 'JSON', nullable: true }),
+    enabled: t.exposeBoolean('enabled'),
+    gateway: t.relation('gateway'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('prompts', (t) =>
+  t.prismaConnection({
+    type: 'Prompt',
+    cursor: 'id',
+    args: { filter: t.arg({ type: CatalogFilter, required: false }) },
+    totalCount: (_root, args, ctx) => ctx.prisma.prompt.count({ where: catalogWhere(catalogFilterArgs(args.filter)) }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.prompt.findMany({ ...query, where: catalogWhere(catalogFilterArgs(args.filter)), orderBy: { name: 'asc' } }),
+  }),
+);

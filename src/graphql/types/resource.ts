@@ -1,0 +1,38 @@
+import { catalogWhere } from '../../catalog/filters.js';
+import { builder } from '../builder.js';
+import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
+
+builder.prismaNode('Resource', {
+  id: { field: 'id' },
+  description: "A peer's resource; its URI is what goes back to the peer.",
+  fields: (t) => ({
+    uri: t.exposeString('uri'),
+    name: t.exposeString('name'),
+    title: t.exposeString('title', { nullable: true }),
+    description: t.exposeString('description', { nullable: true }),
+    mimeType: t.exposeString('mimeType', { nullable: true }),
+    size: t.exposeInt('size', { nullable: true }),
+    annotations: t.expose('annotations', { type: 'JSON', nullable: true }),
+    icons: t.expose('icons', { type: 'JSON', nullable: true }),
+    meta: t.expose('meta', { type: 'JSON', nullable: true }),
+    enabled: t.exposeBoolean('enabled'),
+    gateway: t.relation('gateway'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('resources', (t) =>
+  t.prismaConnection({
+    type: 'Resource',
+    cursor: 'id',
+    args: { filter: t.arg({ type: CatalogFilter, required: false }) },
+    totalCount: (_root, args, ctx) => ctx.prisma.resource.count({ where: catalogWhere(catalogFilterArgs(args.filter)) }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.resource.findMany({
+        ...query,
+        where: catalogWhere(catalogFilterArgs(args.filter)),
+        orderBy: [{ uri: 'asc' }, { id: 'asc' }],
+      }),
+  }),
+);

@@ -1,0 +1,64 @@
+// graphql-ws on the same HTTP server and path as yoga. Authentication happens
+// once, at connection_init (`{ "authorization": "Bearer …" }`); operations then
+// run through yoga's envelop, exactly as over HTTP.
+import type { Server } from 'node:http';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { ApiTokenService } from '../security/api-tokens.js';
+import type { Principal } from '../security/scopes.js';
+import { GRAPHQL_PATH, type GraphQLServer } from './yoga.js';
+
+export const CLOSE_UNAUTHORIZED = 4401;
+
+type Extra = {
+  principal?: Principal;
+};
+
+export interface GraphQLWebSocketServer {
+  /** Closes every socket (with 1001 Going Away) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+export function attachWebSocketServer(server: Server, yoga: GraphQLServer, tokens: ApiTokenService): GraphQLWebSocketServer {
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const principal = await tokens.authenticate(typeof header === 'string' ? header : null);
+        if (!principal) {
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+        ctx.extra.principal = principal;
+        return true;
+      },
+      execute: (args) => (args.rootValue as Envelope).execute(args),
+      subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
+      onSubscribe: async (ctx, _id, payload) => {
+        const envelope = yoga.getEnveloped({ principal: ctx.extra.principal, params: payload, request: undefined });
+        const document = envelope.parse(payload.query);
+        const errors = envelope.validate(envelope.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: envelope.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await envelope.contextFactory(),
+          rootValue: { execute: envelope.execute, subscribe: envelope.subscribe },
+        };
+      },
+    },
+    wss,
+  );
+  return {
+    async close() {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+type Envelope = ReturnType<GraphQLServer['getEnveloped']>;

@@ -1,0 +1,67 @@
+// The HTTP side of the API: yoga with masked errors, operation limits and
+// bearer-token authentication. WebSocket subscriptions reuse this same instance
+// (src/graphql/websocket.ts), so both share one context and one set of plugins.
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { graphiqlEnabled, type Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Principal } from '../security/scopes.js';
+import type { GraphQLContext, Services } from './context.js';
+import { renderLocalGraphiQL } from './graphiql.js';
+import { schema } from './schema.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** Set by the WebSocket server, which authenticates at connection_init. */
+export interface ServerContext {
+  principal?: Principal;
+}
+
+export type GraphQLServer = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError('missing or invalid bearer token', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
+}
+
+export function createGraphQLServer(config: Config, logger: Logger, services: Services): GraphQLServer {
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    maskedErrors: true,
+    batching: false,
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
+    },
+    graphiql: graphiqlEnabled(config)
+      ? {
+          title: 'MCP federation control plane',
+          // GraphiQL sends what the header editor holds: paste a token there.
+          headers: JSON.stringify({ Authorization: 'Bearer <paste an API token>' }, null, 2),
+          shouldPersistHeaders: false,
+        }
+      : false,
+    renderGraphiQL: renderLocalGraphiQL,
+    context: async ({ request, principal }) => {
+      const caller = principal ?? (await services.tokens.authenticate(request.headers.get('authorization')));
+      if (!caller) throw unauthenticated();
+      return { ...services, principal: caller };
+    },
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: config.MAX_QUERY_DEPTH },
+        costLimit: { maxCost: config.MAX_QUERY_COST },
+        maxAliases: { n: config.MAX_QUERY_ALIASES },
+        maxTokens: { n: config.MAX_QUERY_TOKENS },
+        maxDirectives: { n: config.MAX_QUERY_DIRECTIVES },
+        blockFieldSuggestion: { enabled: true },
+      }),
+    ],
+  });
+}

@@ -1,0 +1,52 @@
+// The few plain HTTP routes around the GraphQL endpoint.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from '../graphql/graphiql.js';
+import { GRAPHQL_PATH, type GraphQLServer } from '../graphql/yoga.js';
+import type { Handler } from './request-tracker.js';
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Rejects a body larger than the limit before yoga reads a byte of it. */
+function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return false;
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    sendJson(res, 411, { errors: [{ message: 'a request body needs a Content-Length header' }] });
+    return true;
+  }
+  if (Number(length) > maxBytes) {
+    sendJson(res, 413, { errors: [{ message: `request body exceeds ${maxBytes} bytes (MAX_BODY_BYTES)` }] });
+    req.resume();
+    return true;
+  }
+  return false;
+}
+
+export function createRouter(config: Config, db: Database, yoga: GraphQLServer): Handler {
+  return async (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const ready = await db.isReady();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+    }
+    if (path === GRAPHQL_PATH) {
+      if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;
+      return yoga(req, res);
+    }
+    if (path.startsWith(GRAPHIQL_ASSET_PREFIX)) {
+      const asset = await graphiqlAsset(path);
+      if (asset) {
+        res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'public, max-age=86400' });
+        return void res.end(asset.body);
+      }
+    }
+    sendJson(res, 404, { error: 'not found' });
+  };
+}

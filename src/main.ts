@@ -1,0 +1,56 @@
+// Process entry: configuration, the app, signals. Exit codes: 0 after a clean
+// shutdown, 2 for bad configuration, 1 for anything else that stops the start.
+import { createApp } from './app.js';
+import { ConfigError, graphiqlEnabled, loadConfig } from './config.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
+import { MigrationError } from './db/migrator.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  let app;
+  try {
+    app = await createApp(config);
+  } catch (error) {
+    if (error instanceof DataDirLockedError || error instanceof MigrationError) {
+      console.error(`cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const url = await app.listen();
+  app.logger.info({ url }, 'listening');
+  console.log(`MCP federation control plane listening on ${url}`);
+  if (graphiqlEnabled(config)) console.log(`GraphiQL: ${url}/graphql (open it in a browser)`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
