@@ -30,6 +30,8 @@ export interface Database {
   /** Database answers and every known migration is applied. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;
+  /** PGlite only: the data directory as a tarball, for cloning migrated test databases. */
+  dumpDataDir?(): Promise<Blob>;
 }
 
 export interface OpenOptions {
@@ -58,11 +60,12 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
     });
     const prisma = newPrismaClient(new PrismaPGlite(pglite), options);
-    return assemble('pglite', prisma, pgliteSql(pglite), migrations, async () => {
+    const database = assemble('pglite', prisma, pgliteSql(pglite), migrations, async () => {
       await prisma.$disconnect();
       await pglite.close();
       await unlock?.();
     });
+    return { ...database, dumpDataDir: () => pglite.dumpDataDir('none') };
   } catch (error) {
     await unlock?.();
     throw error;

@@ -94,7 +94,11 @@ export async function migrate(db: SqlDatabase, migrations?: Migration[]): Promis
     checkHistory(all, applied);
     const pending = all.filter((m) => !applied.has(m.name));
     for (const migration of pending) {
-      await tx.exec(migration.sql);
+      await tx.exec(migration.sql).catch((error: unknown) => {
+        // The driver's error may quote the whole script; name the migration instead.
+        const reason = error instanceof Error ? error.message.split('\n', 1)[0]!.slice(0, 300) : String(error);
+        throw new MigrationError(`migration ${migration.name} failed and nothing was applied: ${reason}`, { cause: error });
+      });
       await tx.query(
         `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
          VALUES ($1, $2, $3, now(), now(), 1)`,
