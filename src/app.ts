@@ -50,8 +50,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL) : EventBus.inProcess();
     const services: Services = { prisma: db.prisma, tokens, events };
 
-    const yoga = createGraphQLServer(config, logger, services);
     const tracker = new RequestTracker();
+    const yoga = createGraphQLServer(config, logger, services, { onHttpSubscription: (res) => tracker.markStream(res) });
     const route = createRouter(config, db, yoga);
     const server = createServer((req, res) => {
       tracker.track(res);
@@ -66,6 +66,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     let closing: Promise<void> | undefined;
     const shutdown = async () => {
       server.close();
+      tracker.stopKeepAlive(() => server.closeIdleConnections());
       server.closeIdleConnections();
       await websockets.close();
       tracker.endStreams();

@@ -20,3 +20,17 @@ export class NotFoundError extends Error {
     super(`no ${entity} with id ${id}`);
   }
 }
+
+export class NameConflictError extends Error {
+  override name = 'NameConflictError';
+  constructor(readonly conflictingName: string) {
+    super(`the name ${JSON.stringify(conflictingName)} is already taken`);
+  }
+}
+
+export class DuplicateGatewayError extends Error {
+  override name = 'DuplicateGatewayError';
+  constructor(readonly existingGatewayId: string) {
+    super('a gateway with the same URL and the same credentials is already registered');
+  }
+}

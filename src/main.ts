@@ -1,9 +1,6 @@
 // Process entry: configuration, the app, signals. Exit codes: 0 after a clean
 // shutdown, 2 for bad configuration, 1 for anything else that stops the start.
-import { createApp } from './app.js';
 import { ConfigError, graphiqlEnabled, loadConfig } from './config.js';
-import { DataDirLockedError } from './db/data-dir-lock.js';
-import { MigrationError } from './db/migrator.js';
 
 async function main(): Promise<void> {
   let config;
@@ -16,6 +13,14 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+
+  // Loaded only once the configuration is known to be good: the app's module
+  // graph (Prisma, Pothos, PGlite) takes seconds to load, a typo should not.
+  const [{ createApp }, { DataDirLockedError }, { MigrationError }] = await Promise.all([
+    import('./app.js'),
+    import('./db/data-dir-lock.js'),
+    import('./db/migrator.js'),
+  ]);
 
   let app;
   try {

@@ -2,6 +2,7 @@
 // once, at connection_init (`{ "authorization": "Bearer …" }`); operations then
 // run through yoga's envelop, exactly as over HTTP.
 import type { Server } from 'node:http';
+import { GraphQLError, type DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { ApiTokenService } from '../security/api-tokens.js';
@@ -37,8 +38,19 @@ export function attachWebSocketServer(server: Server, yoga: GraphQLServer, token
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
         const envelope = yoga.getEnveloped({ principal: ctx.extra.principal, params: payload, request: undefined });
-        const document = envelope.parse(payload.query);
-        const errors = envelope.validate(envelope.schema, document);
+        // A syntax error, or a limit that graphql-armor enforces by throwing
+        // (tokens while parsing, depth/cost/aliases/directives while validating),
+        // is the operation's error, as over HTTP: thrown out of onSubscribe it
+        // would close the whole socket with 4500 and echo the text as the reason.
+        let document: DocumentNode;
+        let errors: readonly GraphQLError[];
+        try {
+          document = envelope.parse(payload.query);
+          errors = envelope.validate(envelope.schema, document);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         if (errors.length > 0) return errors;
         return {
           schema: envelope.schema,

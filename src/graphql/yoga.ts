@@ -1,9 +1,10 @@
 // The HTTP side of the API: yoga with masked errors, operation limits and
 // bearer-token authentication. WebSocket subscriptions reuse this same instance
 // (src/graphql/websocket.ts), so both share one context and one set of plugins.
+import type { ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { graphiqlEnabled, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../security/scopes.js';
@@ -26,7 +27,20 @@ export function unauthenticated(): GraphQLError {
   });
 }
 
-export function createGraphQLServer(config: Config, logger: Logger, services: Services): GraphQLServer {
+export interface GraphQLServerOptions {
+  /**
+   * Called with the HTTP response of each subscription served over HTTP (SSE or
+   * multipart): such a response never ends by itself, so shutdown must end it.
+   */
+  onHttpSubscription?: (res: ServerResponse) => void;
+}
+
+export function createGraphQLServer(
+  config: Config,
+  logger: Logger,
+  services: Services,
+  options: GraphQLServerOptions = {},
+): GraphQLServer {
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -56,12 +70,28 @@ export function createGraphQLServer(config: Config, logger: Logger, services: Se
     plugins: [
       EnvelopArmorPlugin({
         maxDepth: { n: config.MAX_QUERY_DEPTH },
-        costLimit: { maxCost: config.MAX_QUERY_COST },
+        // `first`/`last` already multiply a connection's cost by its page size;
+        // armor's default 1.5x per level on top of that priced the issue's own
+        // "50 gateways with 20 tools each" page at ~49k. With a factor of 1 the
+        // cost is about the most values a response can hold.
+        costLimit: { maxCost: config.MAX_QUERY_COST, depthCostFactor: 1 },
         maxAliases: { n: config.MAX_QUERY_ALIASES },
         maxTokens: { n: config.MAX_QUERY_TOKENS },
         maxDirectives: { n: config.MAX_QUERY_DIRECTIVES },
         blockFieldSuggestion: { enabled: true },
       }),
+      markHttpSubscriptions(options.onHttpSubscription),
     ],
   });
+}
+
+function markHttpSubscriptions(mark: ((res: ServerResponse) => void) | undefined): Plugin {
+  return {
+    // Over HTTP the node adapter puts { req, res } in the server context, which
+    // yoga's context extends; over graphql-ws there is no `res`.
+    onSubscribe: ({ args }) => {
+      const res = (args.contextValue as { res?: ServerResponse }).res;
+      if (res) mark?.(res);
+    },
+  };
 }

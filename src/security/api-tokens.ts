@@ -2,12 +2,15 @@
 // the secret is checked against its SHA-256 in constant time. Secrets are 256
 // random bits, so a fast hash is enough (no password stretching needed).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ValidationError } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { SCOPES, type Principal, type Scope } from './scopes.js';
 
 const PREFIX = 'mcpg';
 const TOKEN_PATTERN = /^mcpg_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NAME_MAX_LENGTH = 100;
 // Updating last_used_at on every request would turn every read into a write.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -40,10 +43,18 @@ export class ApiTokenService {
     private readonly adminToken: string | undefined,
   ) {}
 
+  /** Throws ValidationError for a blank or over-long name, or no (or an unknown) scope. */
   async create(name: string, scopes: Scope[]): Promise<IssuedToken> {
+    const trimmed = name.trim();
+    if (trimmed.length === 0 || trimmed.length > NAME_MAX_LENGTH) {
+      throw new ValidationError('name', `a token name needs 1 to ${NAME_MAX_LENGTH} characters (surrounding spaces are trimmed)`);
+    }
+    if (scopes.length === 0) throw new ValidationError('scopes', 'a token needs at least one scope');
+    const unknown = scopes.filter((scope) => !SCOPES.includes(scope));
+    if (unknown.length > 0) throw new ValidationError('scopes', `unknown scopes: ${unknown.join(', ')}`);
     const secretPart = randomBytes(32).toString('base64url');
     const row = await this.prisma.apiToken.create({
-      data: { name, scopes: [...new Set(scopes)], secretHash: sha256(secretPart).toString('hex') },
+      data: { name: trimmed, scopes: [...new Set(scopes)], secretHash: sha256(secretPart).toString('hex') },
     });
     const secret = `${PREFIX}_${compactId(row.id)}_${secretPart}`;
     return { id: row.id, name: row.name, scopes: row.scopes, createdAt: row.createdAt, secret };
@@ -51,6 +62,8 @@ export class ApiTokenService {
 
   /** Returns false when there was no such live token. */
   async revoke(id: string): Promise<boolean> {
+    // Not a UUID: no such token (the database would reject the comparison as an error).
+    if (!UUID_PATTERN.test(id)) return false;
     const { count } = await this.prisma.apiToken.updateMany({
       where: { id, revokedAt: null },
       data: { revokedAt: new Date() },

@@ -6,7 +6,11 @@ export const CatalogFilter = builder.inputType('CatalogFilter', {
   description: 'By default a catalog listing shows only entries of enabled, reachable gateways.',
   fields: (t) => ({
     gatewayId: t.globalID({ required: false, for: Gateway }),
-    gatewayStatus: t.field({ type: [GatewayStatusEnum], required: false, description: "The owning gateway's status is one of these." }),
+    gatewayStatus: t.field({
+      type: [GatewayStatusEnum],
+      required: false,
+      description: "The owning gateway's status is one of these (DISABLED and UNREACHABLE included when asked for).",
+    }),
     tag: t.string({ required: false, description: 'The owning gateway carries this tag.' }),
     search: t.string({ required: false, description: 'Case-insensitive text in the name or description.' }),
     includeUnavailable: t.boolean({
@@ -20,5 +24,11 @@ export const CatalogFilter = builder.inputType('CatalogFilter', {
 /** Turns the GraphQL input (with a decoded global id) into the catalog's filter. */
 export function catalogFilterArgs(filter: typeof CatalogFilter.$inferInput | null | undefined) {
   if (!filter) return null;
-  return { ...filter, gatewayId: filter.gatewayId?.id ?? null };
+  return {
+    ...filter,
+    gatewayId: filter.gatewayId?.id ?? null,
+    // Asking for DISABLED or UNREACHABLE gateways by name is asking to see them:
+    // the default "active only" would otherwise turn such a filter into an empty list.
+    includeUnavailable: filter.includeUnavailable || !!filter.gatewayStatus?.length,
+  };
 }

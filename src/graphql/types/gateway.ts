@@ -4,6 +4,11 @@ import { GatewayStatusEnum, TransportEnum } from './enums.js';
 
 export const Gateway = builder.prismaNode('Gateway', {
   id: { field: 'id' },
+  // node(id:) of a deleted entry answers null, as Relay expects, instead of failing.
+  nullable: true,
+  // Select mode: only the columns a query asks for are read, so listings never
+  // load the sealed peer credentials (auth_secret) into memory.
+  select: { id: true },
   description: 'A peer MCP server or gateway whose catalog this gateway federates.',
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -20,6 +20,7 @@ const PromptArgument = builder.objectRef<PromptArgumentShape>('PromptArgument').
 
 builder.prismaNode('Prompt', {
   id: { field: 'id' },
+  nullable: true,
   description: "A peer's prompt, exposed under its namespaced name.",
   fields: (t) => ({
     name: t.exposeString('name'),

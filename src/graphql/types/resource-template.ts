@@ -4,6 +4,7 @@ import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 builder.prismaNode('ResourceTemplate', {
   id: { field: 'id' },
+  nullable: true,
   description: "A peer's parameterised resource (RFC 6570 URI template).",
   fields: (t) => ({
     uriTemplate: t.exposeString('uriTemplate'),

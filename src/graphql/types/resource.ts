@@ -4,6 +4,7 @@ import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 builder.prismaNode('Resource', {
   id: { field: 'id' },
+  nullable: true,
   description: "A peer's resource; its URI is what goes back to the peer.",
   fields: (t) => ({
     uri: t.exposeString('uri'),

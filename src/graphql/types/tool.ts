@@ -4,6 +4,7 @@ import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 builder.prismaNode('Tool', {
   id: { field: 'id' },
+  nullable: true,
   description: "A peer's tool, exposed under its namespaced name.",
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The name clients call: <gateway slug><separator><originalName>.' }),
