@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { databaseTarget, openDatabase, type Database } from './db/database.js';
 import { EventBus } from './events/event-bus.js';
+import { createGatewayService } from './federation/create-gateway-service.js';
 import type { Services } from './graphql/context.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/yoga.js';
@@ -48,7 +49,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN);
     await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
     const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL) : EventBus.inProcess();
-    const services: Services = { prisma: db.prisma, tokens, events };
+    const federation = await createGatewayService(config, db.prisma, events, logger);
+    const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways };
 
     const tracker = new RequestTracker();
     const yoga = createGraphQLServer(config, logger, services, { onHttpSubscription: (res) => tracker.markStream(res) });
@@ -74,6 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         logger.warn({ inFlight: tracker.size }, 'shutdown timeout: closing the remaining connections');
       }
       server.closeAllConnections();
+      await federation.close();
       await events.close();
       await db.close();
       logger.info('stopped');

@@ -30,7 +30,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL')
     .optional()
-    .describe('Unset: no Redis (file lock, in-process events).'),
+    .describe('Unset: lifecycle events reach subscribers of this process only. Set: fanned out to every worker through Redis pub/sub.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   ADMIN_TOKEN: z
     .string()
@@ -51,6 +51,16 @@ export const configSchema = z.object({
   MAX_QUERY_DIRECTIVES: int(0, 1000).default(50).describe('Most directives in one operation.'),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576).describe('Largest request body accepted on /graphql.'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('How long shutdown waits for in-flight requests before closing them.'),
+  TOOL_NAME_SEPARATOR: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,8}$/, 'expected 1 to 8 of the characters MCP names allow (A-Z a-z 0-9 _ - .)')
+    .default('__')
+    .describe('Between a gateway slug and an original tool or prompt name: `<slug><separator><name>`.'),
+  TOOL_NAME_MAX_LENGTH: int(16, 1024).default(128).describe('Longest namespaced tool or prompt name; longer ones are refused, never cut.'),
+  PEER_BLOCK_PRIVATE_NETWORKS: bool.default(false).describe('Refuse peers in private and loopback ranges (link-local and metadata addresses are always refused).'),
+  PEER_TIMEOUT_MS: int(100, 600_000).default(10_000).describe('Bound on connecting to a peer and on each request to it.'),
+  PEER_RETRY_TOTAL_MS: int(0, 3_600_000).default(30_000).describe('Bound on all attempts of one peer operation, retries included.'),
+  PEER_RETRIES: int(0, 20).default(3).describe('Retries of a peer operation after failures that can pass (refused, timeouts, 408/429/502/503/504).'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import type { EventBus } from '../events/event-bus.js';
+import type { GatewayService } from '../federation/gateway-service.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { ApiTokenService } from '../security/api-tokens.js';
 import type { Principal } from '../security/scopes.js';
@@ -8,6 +9,7 @@ export interface Services {
   prisma: PrismaClient;
   tokens: ApiTokenService;
   events: EventBus;
+  gateways: GatewayService;
 }
 
 export interface GraphQLContext extends Services {

@@ -13,6 +13,9 @@ import './types/prompt.js';
 import './types/api-token.js';
 import './types/events.js';
 import './types/viewer.js';
+import './types/peer-auth.js';
+import './types/gateway-mutations.js';
+import './types/federation.js';
 
 builder.queryType({ authScopes: { read: true } });
 builder.mutationType({});

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Principal } from '../security/scopes.js';
 import type { GraphQLContext, Services } from './context.js';
 import { renderLocalGraphiQL } from './graphiql.js';
+import { useHiddenVariableValues } from './hide-variable-values.js';
 import { schema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -81,6 +82,7 @@ export function createGraphQLServer(
         blockFieldSuggestion: { enabled: true },
       }),
       markHttpSubscriptions(options.onHttpSubscription),
+      useHiddenVariableValues(),
     ],
   });
 }

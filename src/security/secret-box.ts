@@ -1,7 +1,7 @@
 // Peer credentials at rest: AES-256-GCM under SECRET_KEY, or under a key
 // generated into the data directory (mode 0600) the first time we start.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const VERSION = 'v1';
@@ -30,11 +30,18 @@ export class SecretBox {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     await mkdir(dataDir, { recursive: true });
-    const key = randomBytes(32);
-    // 'wx': never overwrite a key another process wrote meanwhile.
-    await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error) => {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    });
+    // Written whole to a temporary file, then linked into place: a crash never
+    // leaves an empty key file, and link() refuses to replace a key another
+    // process published meanwhile (then we use theirs).
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(temporary, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      await link(temporary, file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    } finally {
+      await unlink(temporary);
+    }
     return SecretBox.load(undefined, dataDir);
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // API tokens: issued once through the API, stored only as a hash, revocable,
 // validated; and the admin token a first start creates when there is none.
 import { Writable } from 'node:stream';
@@ -126,7 +127,7 @@ for (const backend of backends) {
       const database = await testDatabase(backend);
       // The first app must not close the database the second one starts on.
       const kept = { ...database, close: async () => undefined };
-      const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug' });
+      const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', SECRET_KEY: randomBytes(32).toString('base64') });
       const announced: string[] = [];
       const logs: string[] = [];
       const logger = createLogger('debug', new Writable({ write: (chunk, _enc, done) => done(void logs.push(String(chunk))) }));

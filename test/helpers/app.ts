@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import type { Database } from '../../src/db/database.js';
 import { testDatabase, type Backend } from './db.js';
 
 export interface TestApp {
@@ -30,11 +31,13 @@ export interface TestAppOptions {
   backend?: Backend;
   env?: Record<string, string>;
   onQuery?: (sql: string) => void;
+  /** Run on this database instead of a new one (several workers on one database); the app closes it. */
+  database?: Database;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const adminToken = `test-admin-${randomBytes(24).toString('hex')}`;
-  const config: Config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', ADMIN_TOKEN: adminToken, ...options.env });
+  const config: Config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', ADMIN_TOKEN: adminToken, SECRET_KEY: randomBytes(32).toString('base64'), ...options.env });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -42,7 +45,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       done();
     },
   });
-  const database = await testDatabase(options.backend ?? 'pglite', { onQuery: options.onQuery });
+  const database = options.database ?? (await testDatabase(options.backend ?? 'pglite', { onQuery: options.onQuery }));
   const app = await createApp(config, { database, logger: createLogger(config.LOG_LEVEL, sink), announce: () => undefined });
   const gql: TestApp['gql'] = async (query, variables, token = adminToken) => {
     const response = await app.yoga.fetch('http://localhost/graphql', {

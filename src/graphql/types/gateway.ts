@@ -1,6 +1,7 @@
 import { gatewayStatus, gatewayWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
 import { GatewayStatusEnum, TransportEnum } from './enums.js';
+import { PeerAuthInfoRef, peerAuthInfo } from './peer-auth.js';
 
 export const Gateway = builder.prismaNode('Gateway', {
   id: { field: 'id' },
@@ -23,6 +24,11 @@ export const Gateway = builder.prismaNode('Gateway', {
       type: GatewayStatusEnum,
       select: { enabled: true, reachable: true },
       resolve: (gateway) => gatewayStatus(gateway),
+    }),
+    auth: t.field({
+      type: PeerAuthInfoRef,
+      select: { authType: true, authPublic: true },
+      resolve: (gateway) => peerAuthInfo(gateway),
     }),
     capabilities: t.expose('capabilities', { type: 'JSON' }),
     protocolVersion: t.exposeString('protocolVersion', { nullable: true }),

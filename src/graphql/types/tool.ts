@@ -2,7 +2,7 @@ import { catalogWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
 import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
-builder.prismaNode('Tool', {
+export const Tool = builder.prismaNode('Tool', {
   id: { field: 'id' },
   nullable: true,
   description: "A peer's tool, exposed under its namespaced name.",

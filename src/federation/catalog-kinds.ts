@@ -1,0 +1,91 @@
+// How each kind of catalog entry maps from the peer's MCP shape to its table.
+// One description per kind lets catalog-sync diff and write all four the same way.
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+
+export type ColumnType = 'text' | 'jsonb' | 'integer';
+
+export interface CatalogKind<Entry> {
+  kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
+  table: string;
+  /** The column that identifies an entry within its gateway. */
+  key: string;
+  /** Whether rows carry a namespaced `name` derived from the key. */
+  namespaced: boolean;
+  columns: Record<string, ColumnType>;
+  /** Column values, keyed by column name (without id, gateway_id, name). */
+  toRow(entry: Entry): Record<string, unknown>;
+  /** The entry's key value as the peer sent it (for messages and naming). */
+  keyOf(entry: Entry): string;
+}
+
+const common = (e: { title?: string; description?: string; icons?: unknown; _meta?: unknown }) => ({
+  title: e.title ?? null,
+  description: e.description ?? null,
+  icons: e.icons ?? null,
+  meta: e._meta ?? null,
+});
+
+export const TOOLS: CatalogKind<Tool> = {
+  kind: 'tools',
+  table: 'tool',
+  key: 'original_name',
+  namespaced: true,
+  columns: {
+    original_name: 'text',
+    title: 'text',
+    description: 'text',
+    input_schema: 'jsonb',
+    output_schema: 'jsonb',
+    annotations: 'jsonb',
+    icons: 'jsonb',
+    meta: 'jsonb',
+  },
+  keyOf: (t) => t.name,
+  toRow: (t) => ({
+    ...common(t),
+    // MCP puts the display title either at the top or in annotations.
+    title: t.title ?? t.annotations?.title ?? null,
+    original_name: t.name,
+    input_schema: t.inputSchema ?? { type: 'object' },
+    output_schema: t.outputSchema ?? null,
+    annotations: t.annotations ?? null,
+  }),
+};
+
+const INT4_MAX = 2_147_483_647;
+/**
+ * The size column (and GraphQL's Int) is 32-bit, MCP's size any JSON number: a
+ * resource over 2 GiB, or a fractional size, would fail the whole sync. The
+ * size is advisory, so one that does not fit is left out rather than refused.
+ */
+const storableSize = (size: number | undefined) => (Number.isInteger(size) && size! >= 0 && size! <= INT4_MAX ? size! : null);
+
+export const RESOURCES: CatalogKind<Resource> = {
+  kind: 'resources',
+  table: 'resource',
+  key: 'uri',
+  namespaced: false,
+  columns: { uri: 'text', name: 'text', title: 'text', description: 'text', mime_type: 'text', size: 'integer', annotations: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
+  keyOf: (r) => r.uri,
+  toRow: (r) => ({ ...common(r), uri: r.uri, name: r.name, mime_type: r.mimeType ?? null, size: storableSize(r.size), annotations: r.annotations ?? null }),
+};
+
+export const RESOURCE_TEMPLATES: CatalogKind<ResourceTemplate> = {
+  kind: 'resourceTemplates',
+  table: 'resource_template',
+  key: 'uri_template',
+  namespaced: false,
+  columns: { uri_template: 'text', name: 'text', title: 'text', description: 'text', mime_type: 'text', annotations: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
+  keyOf: (r) => r.uriTemplate,
+  toRow: (r) => ({ ...common(r), uri_template: r.uriTemplate, name: r.name, mime_type: r.mimeType ?? null, annotations: r.annotations ?? null }),
+};
+
+export const PROMPTS: CatalogKind<Prompt> = {
+  kind: 'prompts',
+  table: 'prompt',
+  key: 'original_name',
+  namespaced: true,
+  columns: { original_name: 'text', title: 'text', description: 'text', arguments: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
+  keyOf: (p) => p.name,
+  toRow: (p) => ({ ...common(p), original_name: p.name, arguments: p.arguments ?? [] }),
+};

@@ -1,0 +1,35 @@
+// Builds the gateway service with its outbound HTTP, credentials box and peer
+// probe, all bounded by the configuration.
+import type { Config } from '../config.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { SecretBox } from '../security/secret-box.js';
+import { GatewayService } from './gateway-service.js';
+import { createHttpAgent } from './http-agent.js';
+import { createPeerProbe } from './peer-probe.js';
+
+export async function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, logger: Logger) {
+  const box = await SecretBox.load(config.SECRET_KEY, config.DATA_DIR);
+  const http = createHttpAgent({
+    connectTimeoutMs: config.PEER_TIMEOUT_MS,
+    headersTimeoutMs: config.PEER_TIMEOUT_MS,
+    // SSE streams idle between events; cut them only well after a request would have timed out.
+    bodyTimeoutMs: config.PEER_TIMEOUT_MS * 3,
+  });
+  const probe = createPeerProbe({
+    fetch: http.fetch,
+    timeoutMs: config.PEER_TIMEOUT_MS,
+    retry: { totalTimeoutMs: config.PEER_RETRY_TOTAL_MS, retries: config.PEER_RETRIES },
+  });
+  const gateways = new GatewayService({
+    prisma,
+    events,
+    box,
+    probe,
+    naming: { separator: config.TOOL_NAME_SEPARATOR, maxLength: config.TOOL_NAME_MAX_LENGTH },
+    urlPolicy: { blockPrivateNetworks: config.PEER_BLOCK_PRIVATE_NETWORKS },
+    logger,
+  });
+  return { gateways, close: () => http.close() };
+}

@@ -1,0 +1,69 @@
+// The GatewayService's view of a peer: connect, list everything, disconnect.
+// Auth providers that hold state (OAuth tokens) are kept per set of
+// credentials, so the token fetched while registering a gateway is the one its
+// later syncs use, until it expires, is rejected, or the credentials change.
+import type { FetchLike } from './http-agent.js';
+import type { PeerProbe, PeerSnapshot, PeerTarget } from './gateway-service.js';
+import { canonicalAuth, createAuthHeaders, type AuthHeaders } from './peer-auth.js';
+import { probePeer } from './peer-client.js';
+import type { RetryOptions } from './retry.js';
+
+export interface PeerProbeOptions {
+  fetch: FetchLike;
+  /** Bound on connecting and on each request. */
+  timeoutMs: number;
+  retry: Omit<RetryOptions, 'signal'>;
+  /** Credentials whose providers are kept; the least recently used go first. */
+  maxProviders?: number;
+}
+
+export function createPeerProbe(options: PeerProbeOptions): PeerProbe {
+  const providers = new ProviderCache(options.maxProviders ?? 1_000, (auth) =>
+    createAuthHeaders(auth, { fetch: options.fetch, timeoutMs: options.timeoutMs }),
+  );
+
+  return async (target): Promise<PeerSnapshot> => {
+    const result = await probePeer({
+      url: target.url,
+      transport: target.transport,
+      auth: providers.get(target.auth),
+      fetch: options.fetch,
+      timeoutMs: options.timeoutMs,
+      retry: options.retry,
+    });
+    return {
+      protocolVersion: result.protocolVersion,
+      serverInfo: result.serverInfo as Record<string, unknown>,
+      instructions: result.instructions ?? null,
+      capabilities: result.capabilities as Record<string, unknown>,
+      catalog: { tools: result.tools, resources: result.resources, resourceTemplates: result.resourceTemplates, prompts: result.prompts },
+    };
+  };
+}
+
+/**
+ * Keyed by the credentials themselves, not by gateway: a registration has no
+ * gateway id yet, and a failed update must not drop the provider the stored
+ * credentials still use. Gateways with identical OAuth clients share a token,
+ * which is what each of them would have been issued anyway.
+ */
+class ProviderCache {
+  private readonly entries = new Map<string, AuthHeaders>();
+
+  constructor(
+    private readonly max: number,
+    private readonly make: (auth: PeerTarget['auth']) => AuthHeaders,
+  ) {}
+
+  get(auth: PeerTarget['auth']): AuthHeaders {
+    // Fixed headers cost nothing to rebuild and must not outlive their gateway in memory.
+    if (auth.type !== 'oauth2ClientCredentials') return this.make(auth);
+    const key = canonicalAuth(auth);
+    let provider = this.entries.get(key);
+    if (provider) this.entries.delete(key);
+    else provider = this.make(auth);
+    this.entries.set(key, provider); // most recently used last
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return provider;
+  }
+}

@@ -1,0 +1,148 @@
+// Registry changes. Resolvers translate GraphQL input and hand over to the
+// GatewayService; every expected failure comes back as a typed result.
+import { DuplicateGatewayError, NameConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { PeerConnectionError } from '../../federation/peer-errors.js';
+import { builder } from '../builder.js';
+import { TransportEnum } from './enums.js';
+import { ErrorInterface } from './errors.js';
+import { Gateway } from './gateway.js';
+import { Tool } from './tool.js';
+import { PeerAuthInput, peerAuthFromInput } from './peer-auth.js';
+import type { PeerAuth } from '../../federation/peer-auth.js';
+
+builder.objectType(NameConflictError, {
+  name: 'NameConflictError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ name: t.exposeString('conflictingName') }),
+});
+
+builder.objectType(DuplicateGatewayError, {
+  name: 'DuplicateGatewayError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ existingGatewayId: t.globalID({ resolve: (e) => ({ type: 'Gateway', id: e.existingGatewayId }) }) }),
+});
+
+const PeerFailureReason = builder.enumType('PeerFailureReason', {
+  values: ['DNS', 'REFUSED', 'TIMEOUT', 'TLS', 'HTTP_STATUS', 'AUTH_REJECTED', 'PROTOCOL'] as const,
+});
+
+builder.objectType(PeerConnectionError, {
+  name: 'PeerConnectionError',
+  description: 'The peer could not be reached, refused our credentials, or did not speak MCP.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    reason: t.field({ type: PeerFailureReason, resolve: (e) => e.reason }),
+    httpStatus: t.int({ nullable: true, resolve: (e) => e.status ?? null }),
+  }),
+});
+
+const GatewayFields = (required: boolean) =>
+  builder.inputType(required ? 'RegisterGatewayInput' : 'UpdateGatewayInput', {
+    fields: (t) => ({
+      name: t.string({ required }),
+      url: t.string({ required }),
+      transport: t.field({ type: TransportEnum, required: false }),
+      description: t.string({ required: false }),
+      tags: t.stringList({ required: false }),
+      auth: t.field({ type: PeerAuthInput, required: false }),
+    }),
+  });
+const RegisterGatewayInput = GatewayFields(true);
+const UpdateGatewayInput = GatewayFields(false);
+
+const GatewayPayload = (name: string) =>
+  builder.objectRef<{ gatewayId: string }>(name).implement({
+    fields: (t) => ({
+      gateway: t.prismaField({
+        type: 'Gateway',
+        resolve: (query, payload, _args, ctx) => ctx.prisma.gateway.findUniqueOrThrow({ ...query, where: { id: payload.gatewayId } }),
+      }),
+    }),
+  });
+
+const SyncCounts = builder.objectRef<{ added: number; updated: number; removed: number }>('SyncCounts').implement({
+  fields: (t) => ({ added: t.exposeInt('added'), updated: t.exposeInt('updated'), removed: t.exposeInt('removed') }),
+});
+
+const RefreshGatewaySuccess = builder
+  .objectRef<{ gatewayId: string; report: Record<'tools' | 'resources' | 'resourceTemplates' | 'prompts', { added: number; updated: number; removed: number }> }>('RefreshGatewaySuccess')
+  .implement({
+    fields: (t) => ({
+      gateway: t.prismaField({
+        type: 'Gateway',
+        resolve: (query, payload, _args, ctx) => ctx.prisma.gateway.findUniqueOrThrow({ ...query, where: { id: payload.gatewayId } }),
+      }),
+      tools: t.field({ type: SyncCounts, resolve: (p) => p.report.tools }),
+      resources: t.field({ type: SyncCounts, resolve: (p) => p.report.resources }),
+      resourceTemplates: t.field({ type: SyncCounts, resolve: (p) => p.report.resourceTemplates }),
+      prompts: t.field({ type: SyncCounts, resolve: (p) => p.report.prompts }),
+    }),
+  });
+
+const DeleteGatewaySuccess = builder.objectRef<{ gatewayId: string }>('DeleteGatewaySuccess').implement({
+  fields: (t) => ({ deletedGatewayId: t.globalID({ resolve: (p) => ({ type: 'Gateway', id: p.gatewayId }) }) }),
+});
+
+const SetToolEnabledSuccess = builder.objectRef<{ toolId: string }>('SetToolEnabledSuccess').implement({
+  fields: (t) => ({
+    tool: t.prismaField({ type: 'Tool', resolve: (query, p, _a, ctx) => ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id: p.toolId } }) }),
+  }),
+});
+
+const PEER_ERRORS = [ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError, NotFoundError];
+const result = (name: string) => ({ types: PEER_ERRORS, directResult: true as const, union: { name: `${name}Result` } });
+
+builder.mutationFields((t) => ({
+  registerGateway: t.field({
+    type: GatewayPayload('RegisterGatewaySuccess'),
+    authScopes: { write: true },
+    errors: result('RegisterGateway'),
+    args: { input: t.arg({ type: RegisterGatewayInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const auth = peerAuthFromInput(input.auth) as PeerAuth | null;
+      const gateway = await ctx.gateways.register({ ...input, name: input.name!, url: input.url!, auth });
+      return { gatewayId: gateway.id };
+    },
+  }),
+  updateGateway: t.field({
+    type: GatewayPayload('UpdateGatewaySuccess'),
+    authScopes: { write: true },
+    errors: result('UpdateGateway'),
+    args: { id: t.arg.globalID({ required: true, for: Gateway }), input: t.arg({ type: UpdateGatewayInput, required: true }) },
+    resolve: async (_root, { id, input }, ctx) => {
+      const gateway = await ctx.gateways.update(id.id, { ...input, auth: peerAuthFromInput(input.auth) ?? undefined });
+      return { gatewayId: gateway.id };
+    },
+  }),
+  deleteGateway: t.field({
+    type: DeleteGatewaySuccess,
+    authScopes: { write: true },
+    errors: result('DeleteGateway'),
+    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
+    resolve: async (_root, { id }, ctx) => ({ gatewayId: (await ctx.gateways.delete(id.id)).id }),
+  }),
+  setGatewayEnabled: t.field({
+    type: GatewayPayload('SetGatewayEnabledSuccess'),
+    authScopes: { write: true },
+    errors: result('SetGatewayEnabled'),
+    args: { id: t.arg.globalID({ required: true, for: Gateway }), enabled: t.arg.boolean({ required: true }) },
+    resolve: async (_root, { id, enabled }, ctx) => ({ gatewayId: (await ctx.gateways.setEnabled(id.id, enabled)).id }),
+  }),
+  refreshGateway: t.field({
+    type: RefreshGatewaySuccess,
+    authScopes: { write: true },
+    errors: result('RefreshGateway'),
+    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
+    resolve: async (_root, { id }, ctx) => {
+      const { gateway, report } = await ctx.gateways.refresh(id.id);
+      return { gatewayId: gateway.id, report };
+    },
+  }),
+  setToolEnabled: t.field({
+    type: SetToolEnabledSuccess,
+    authScopes: { write: true },
+    errors: result('SetToolEnabled'),
+    args: { id: t.arg.globalID({ required: true, for: Tool }), enabled: t.arg.boolean({ required: true }) },
+    resolve: async (_root, { id, enabled }, ctx) => ({ toolId: (await ctx.gateways.setToolEnabled(id.id, enabled)).id }),
+  }),
+}));
