@@ -6,6 +6,7 @@ import './types/enums.js';
 import './types/errors.js';
 import './types/gateway.js';
 import './types/catalog-filter.js';
+import './types/catalog-entry.js';
 import './types/tool.js';
 import './types/resource.js';
 import './types/resource-template.js';

@@ -1,5 +1,6 @@
 import { catalogWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
+import { CatalogEntry } from './catalog-entry.js';
 import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 interface PromptArgumentShape {
@@ -20,24 +21,17 @@ const PromptArgument = builder.objectRef<PromptArgumentShape>('PromptArgument').
 
 builder.prismaNode('Prompt', {
   id: { field: 'id' },
+  interfaces: [CatalogEntry],
   nullable: true,
   description: "A peer's prompt, exposed under its namespaced name.",
   fields: (t) => ({
-    name: t.exposeString('name'),
     originalName: t.exposeString('originalName'),
-    title: t.exposeString('title', { nullable: true }),
-    description: t.exposeString('description', { nullable: true }),
     arguments: t.field({
       type: [PromptArgument],
       select: { arguments: true },
       resolve: (prompt) => (Array.isArray(prompt.arguments) ? (prompt.arguments as unknown as PromptArgumentShape[]) : []),
     }),
-    icons: t.expose('icons', { type: 'JSON', nullable: true }),
-    meta: t.expose('meta', { type: 'JSON', nullable: true }),
-    enabled: t.exposeBoolean('enabled'),
     gateway: t.relation('gateway'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
 

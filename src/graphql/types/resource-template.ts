@@ -1,24 +1,18 @@
 import { catalogWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
+import { CatalogEntry } from './catalog-entry.js';
 import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 builder.prismaNode('ResourceTemplate', {
   id: { field: 'id' },
+  interfaces: [CatalogEntry],
   nullable: true,
   description: "A peer's parameterised resource (RFC 6570 URI template).",
   fields: (t) => ({
     uriTemplate: t.exposeString('uriTemplate'),
-    name: t.exposeString('name'),
-    title: t.exposeString('title', { nullable: true }),
-    description: t.exposeString('description', { nullable: true }),
     mimeType: t.exposeString('mimeType', { nullable: true }),
     annotations: t.expose('annotations', { type: 'JSON', nullable: true }),
-    icons: t.expose('icons', { type: 'JSON', nullable: true }),
-    meta: t.expose('meta', { type: 'JSON', nullable: true }),
-    enabled: t.exposeBoolean('enabled'),
     gateway: t.relation('gateway'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
 

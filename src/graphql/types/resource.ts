@@ -1,25 +1,19 @@
 import { catalogWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
+import { CatalogEntry } from './catalog-entry.js';
 import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 builder.prismaNode('Resource', {
   id: { field: 'id' },
+  interfaces: [CatalogEntry],
   nullable: true,
   description: "A peer's resource; its URI is what goes back to the peer.",
   fields: (t) => ({
     uri: t.exposeString('uri'),
-    name: t.exposeString('name'),
-    title: t.exposeString('title', { nullable: true }),
-    description: t.exposeString('description', { nullable: true }),
     mimeType: t.exposeString('mimeType', { nullable: true }),
     size: t.exposeInt('size', { nullable: true }),
     annotations: t.expose('annotations', { type: 'JSON', nullable: true }),
-    icons: t.expose('icons', { type: 'JSON', nullable: true }),
-    meta: t.expose('meta', { type: 'JSON', nullable: true }),
-    enabled: t.exposeBoolean('enabled'),
     gateway: t.relation('gateway'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
 

@@ -1,25 +1,20 @@
 import { catalogWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
+import { CatalogEntry } from './catalog-entry.js';
 import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 export const Tool = builder.prismaNode('Tool', {
   id: { field: 'id' },
+  interfaces: [CatalogEntry],
   nullable: true,
   description: "A peer's tool, exposed under its namespaced name.",
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The name clients call: <gateway slug><separator><originalName>.' }),
     originalName: t.exposeString('originalName', { description: 'The name the peer knows it by.' }),
-    title: t.exposeString('title', { nullable: true }),
-    description: t.exposeString('description', { nullable: true }),
     inputSchema: t.expose('inputSchema', { type: 'JSON' }),
     outputSchema: t.expose('outputSchema', { type: 'JSON', nullable: true }),
     annotations: t.expose('annotations', { type: 'JSON', nullable: true }),
-    icons: t.expose('icons', { type: 'JSON', nullable: true }),
-    meta: t.expose('meta', { type: 'JSON', nullable: true, description: "The peer's _meta." }),
-    enabled: t.exposeBoolean('enabled', { description: "An operator's choice; survives resyncs." }),
     gateway: t.relation('gateway'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
 
