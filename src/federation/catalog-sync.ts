@@ -95,7 +95,9 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
   if (removed.length > 0) {
     await tx.$executeRaw`DELETE FROM ${table} WHERE id = ANY(${removed}::uuid[])`;
   }
-  if (kind.namespaced) await assertNamesFree(tx, table, gatewayId, [...added, ...changed].map((row) => String(row.name)));
+  if (kind.namespaced && separatorCanCollide(rules.separator)) {
+    await assertNamesFree(tx, table, gatewayId, [...added, ...changed].map((row) => String(row.name)));
+  }
   if (changed.length > 0) {
     const assignments = Prisma.raw(columns.map((c) => `"${c}" = x."${c}"`).join(', '));
     await tx.$executeRaw`
@@ -111,6 +113,16 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
       FROM jsonb_to_recordset(${JSON.stringify(added)}::jsonb) AS ${type}`;
   }
   return { added: added.length, updated: changed.length, removed: removed.length };
+}
+
+/**
+ * A separator with a character slugs never hold (the default `__`) cannot
+ * collide: two gateways' names could only be equal if one slug contained the
+ * separator. Only separators made of slug characters need the check below,
+ * which costs a query over every new name.
+ */
+function separatorCanCollide(separator: string): boolean {
+  return /^[a-z0-9-]+$/.test(separator);
 }
 
 /**
