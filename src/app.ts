@@ -41,6 +41,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     options.database ??
     (await openDatabase(databaseTarget(config), {
       onLockLost: (error) => logger.fatal({ err: error }, 'lost the lock on the data directory'),
+      onPoolError: (error) => logger.warn({ err: error }, 'PostgreSQL closed an idle connection'),
     }));
   try {
     const report = await db.migrate();

@@ -37,6 +37,8 @@ export interface Database {
 export interface OpenOptions {
   /** Called with each SQL statement Prisma sends (tests count them). */
   onQuery?: (sql: string) => void;
+  /** Called when PostgreSQL ends an idle pooled connection. */
+  onPoolError?: (error: Error) => void;
   /** Called if the data directory lock is lost while running. */
   onLockLost?: (error: Error) => void;
 }
@@ -45,6 +47,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   const migrations = await readMigrations();
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+    // An idle connection the server ends (restart, failover, admin termination)
+    // must not crash the process: the pool replaces it at the next checkout.
+    pool.on('error', (error) => options.onPoolError?.(error));
     const prisma = newPrismaClient(new PrismaPg(pool), options);
     return assemble('postgres', prisma, pgSql(pool), migrations, async () => {
       await prisma.$disconnect();

@@ -78,8 +78,18 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    // FORCE (PostgreSQL 13+) ends sessions a test left open instead of failing the drop.
-    drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    drop: () =>
+      admin(async (client) => {
+        // A closed pool's connections may still be saying goodbye; terminating
+        // them then makes pg raise an error nobody listens to. Let them go first
+        // (bounded), and only then FORCE what a test really left open.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }),
   };
 }
 
