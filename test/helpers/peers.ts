@@ -342,3 +342,16 @@ export async function startTokenServer(options: {
     close: () => closeServer(http),
   };
 }
+
+/** Peers a suite starts as it goes, closed together in its afterAll. */
+export function peerPool() {
+  const started: TestPeer[] = [];
+  return {
+    async start(options: PeerOptions = {}): Promise<TestPeer> {
+      const peer = await startPeer(options);
+      started.push(peer);
+      return peer;
+    },
+    closeAll: () => Promise.all(started.splice(0).map((p) => p.close())),
+  };
+}

@@ -2,7 +2,7 @@
 // the configured bounds, and leaves no gateway, catalog or event row behind.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { refusedUrl, startPeer, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { refusedUrl, peerPool } from '../helpers/peers.js';
 import { registerGateway, rowCounts } from '../helpers/registry.js';
 import { seedCatalog, seedGateway } from '../helpers/seed.js';
 
@@ -15,12 +15,8 @@ const UPPER_BOUND_MS = RETRY_TOTAL_MS + 3_000;
 
 describe('registerGateway against failing peers', () => {
   let t: TestApp;
-  const peers: TestPeer[] = [];
-  const peer = async (options: PeerOptions) => {
-    const started = await startPeer(options);
-    peers.push(started);
-    return started;
-  };
+  const pool = peerPool();
+  const peer = pool.start;
   beforeAll(async () => {
     t = await startTestApp({ env: { PEER_TIMEOUT_MS: String(TIMEOUT_MS), PEER_RETRY_TOTAL_MS: String(RETRY_TOTAL_MS), PEER_RETRIES: '2' } });
     // Rows of another gateway, so "nothing stored" is checked against rows that exist.
@@ -29,7 +25,7 @@ describe('registerGateway against failing peers', () => {
     await t.app.services.events.publish(t.app.db.prisma, 'GATEWAY_ADDED', healthy.id);
   });
   afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.close()));
+    await pool.closeAll();
   });
   afterAll(() => t?.close());
 

@@ -3,24 +3,20 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { startPeer, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { type PeerOptions, peerPool } from '../helpers/peers.js';
 import { PEER_ENV, registered, registerGateway, rowCounts } from '../helpers/registry.js';
 
 const tool = (name: string, extra: Partial<Tool> = {}): Tool => ({ name, inputSchema: { type: 'object' }, ...extra });
 
 describe('peer data the catalog cannot store as sent', () => {
   let t: TestApp;
-  const peers: TestPeer[] = [];
-  const peer = async (options: PeerOptions) => {
-    const started = await startPeer(options);
-    peers.push(started);
-    return started;
-  };
+  const pool = peerPool();
+  const peer = pool.start;
   beforeAll(async () => {
     t = await startTestApp({ env: PEER_ENV });
   });
   afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.close()));
+    await pool.closeAll();
   });
   afterAll(() => t?.close());
 

@@ -3,22 +3,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backendAvailable, backends } from '../helpers/db.js';
-import { startPeer, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { peerPool } from '../helpers/peers.js';
 import { catalogOf, eventTypes, registered, registerGateway, rowCounts, uuidOf, PEER_ENV } from '../helpers/registry.js';
 
 describe.each(backends)('registerGateway on %s', (backend) => {
   let t: TestApp;
-  const peers: TestPeer[] = [];
-  const peer = async (options: PeerOptions) => {
-    const started = await startPeer(options);
-    peers.push(started);
-    return started;
-  };
+  const pool = peerPool();
+  const peer = pool.start;
   beforeAll(async () => {
     if (backendAvailable(backend)) t = await startTestApp({ backend, env: PEER_ENV });
   });
   afterEach(async () => {
-    await Promise.all(peers.splice(0).map((p) => p.close()));
+    await pool.closeAll();
   });
   afterAll(() => t?.close());
 
