@@ -12,18 +12,16 @@ export interface CatalogKind<Entry> {
   /** Whether rows carry a namespaced `name` derived from the key. */
   namespaced: boolean;
   columns: Record<string, ColumnType>;
-  /** Column values, keyed by column name (without id, gateway_id, name). */
+  /**
+   * Column values, keyed by column name (without id, gateway_id, name). What
+   * the peer left out stays undefined: it is then left out of the JSON that
+   * carries the rows, and jsonb_to_recordset reads a missing key as NULL.
+   */
   toRow(entry: Entry): Record<string, unknown>;
   /** The entry's key value as the peer sent it (for messages and naming). */
   keyOf(entry: Entry): string;
 }
 
-const common = (e: { title?: string; description?: string; icons?: unknown; _meta?: unknown }) => ({
-  title: e.title ?? null,
-  description: e.description ?? null,
-  icons: e.icons ?? null,
-  meta: e._meta ?? null,
-});
 
 export const TOOLS: CatalogKind<Tool> = {
   kind: 'tools',
@@ -42,13 +40,15 @@ export const TOOLS: CatalogKind<Tool> = {
   },
   keyOf: (t) => t.name,
   toRow: (t) => ({
-    ...common(t),
-    // MCP puts the display title either at the top or in annotations.
-    title: t.title ?? t.annotations?.title ?? null,
     original_name: t.name,
+    // MCP puts the display title either at the top or in annotations.
+    title: t.title ?? t.annotations?.title,
+    description: t.description,
     input_schema: t.inputSchema ?? { type: 'object' },
-    output_schema: t.outputSchema ?? null,
-    annotations: t.annotations ?? null,
+    output_schema: t.outputSchema,
+    annotations: t.annotations,
+    icons: t.icons,
+    meta: t._meta,
   }),
 };
 
@@ -58,7 +58,7 @@ const INT4_MAX = 2_147_483_647;
  * resource over 2 GiB, or a fractional size, would fail the whole sync. The
  * size is advisory, so one that does not fit is left out rather than refused.
  */
-const storableSize = (size: number | undefined) => (Number.isInteger(size) && size! >= 0 && size! <= INT4_MAX ? size! : null);
+const storableSize = (size: number | undefined) => (Number.isInteger(size) && size! >= 0 && size! <= INT4_MAX ? size! : undefined);
 
 export const RESOURCES: CatalogKind<Resource> = {
   kind: 'resources',
@@ -67,7 +67,17 @@ export const RESOURCES: CatalogKind<Resource> = {
   namespaced: false,
   columns: { uri: 'text', name: 'text', title: 'text', description: 'text', mime_type: 'text', size: 'integer', annotations: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
   keyOf: (r) => r.uri,
-  toRow: (r) => ({ ...common(r), uri: r.uri, name: r.name, mime_type: r.mimeType ?? null, size: storableSize(r.size), annotations: r.annotations ?? null }),
+  toRow: (r) => ({
+    uri: r.uri,
+    name: r.name,
+    title: r.title,
+    description: r.description,
+    mime_type: r.mimeType,
+    size: storableSize(r.size),
+    annotations: r.annotations,
+    icons: r.icons,
+    meta: r._meta,
+  }),
 };
 
 export const RESOURCE_TEMPLATES: CatalogKind<ResourceTemplate> = {
@@ -77,7 +87,16 @@ export const RESOURCE_TEMPLATES: CatalogKind<ResourceTemplate> = {
   namespaced: false,
   columns: { uri_template: 'text', name: 'text', title: 'text', description: 'text', mime_type: 'text', annotations: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
   keyOf: (r) => r.uriTemplate,
-  toRow: (r) => ({ ...common(r), uri_template: r.uriTemplate, name: r.name, mime_type: r.mimeType ?? null, annotations: r.annotations ?? null }),
+  toRow: (r) => ({
+    uri_template: r.uriTemplate,
+    name: r.name,
+    title: r.title,
+    description: r.description,
+    mime_type: r.mimeType,
+    annotations: r.annotations,
+    icons: r.icons,
+    meta: r._meta,
+  }),
 };
 
 export const PROMPTS: CatalogKind<Prompt> = {
@@ -87,5 +106,5 @@ export const PROMPTS: CatalogKind<Prompt> = {
   namespaced: true,
   columns: { original_name: 'text', title: 'text', description: 'text', arguments: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
   keyOf: (p) => p.name,
-  toRow: (p) => ({ ...common(p), original_name: p.name, arguments: p.arguments ?? [] }),
+  toRow: (p) => ({ original_name: p.name, title: p.title, description: p.description, arguments: p.arguments ?? [], icons: p.icons, meta: p._meta }),
 };

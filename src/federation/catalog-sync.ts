@@ -59,11 +59,26 @@ function incomingRows<Entry>(kind: CatalogKind<Entry>, entries: Entry[], slug: s
     const field = `${kind.kind}[${index}]`;
     if (rows.has(key)) throw new ValidationError(field, `the peer lists ${JSON.stringify(key)} twice in ${kind.kind}`);
     const row = kind.toRow(entry);
-    if (hasNul(row)) throw new ValidationError(field, `the peer's entry ${JSON.stringify(key)} contains a NUL character, which cannot be stored`);
     if (kind.namespaced) row.name = namespacedName(slug, key, rules, field);
     rows.set(key, row);
   });
   return rows;
+}
+
+/**
+ * The rows as one JSON parameter, refused if they hold a NUL. JSON.stringify
+ * writes U+0000 as the six characters \u0000, so one scan of the text clears
+ * thousands of rows at once; only a hit (or a peer's literal "\\u0000") pays
+ * for the walk that finds the entry to name.
+ */
+function storableJson<Entry>(kind: CatalogKind<Entry>, entries: Entry[], rows: Row[]): string {
+  const json = JSON.stringify(rows);
+  if (!json.includes('\\u0000')) return json;
+  const bad = rows.find(hasNul);
+  if (!bad) return json;
+  const key = String(bad[kind.key]);
+  const index = entries.findIndex((entry) => kind.keyOf(entry) === key);
+  throw new ValidationError(`${kind.kind}[${index}]`, `the peer's entry ${JSON.stringify(key)} contains a NUL character, which cannot be stored`);
 }
 
 async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: string, slug: string, rules: NamingRules, entries: Entry[]): Promise<SyncCounts> {
@@ -85,9 +100,11 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
       continue;
     }
     seen.add(key);
-    if (columns.some((c) => canonical(row[c] ?? null) !== canonical(next[c] ?? null))) changed.push({ ...next, id: row.id });
+    if (columns.some((c) => canonical(row[c] ?? null) !== canonical(next[c] ?? null))) changed.push(Object.assign(next, { id: row.id }));
   }
-  for (const [key, row] of incoming) if (!seen.has(key)) added.push({ ...row, id: uuidv7() });
+  for (const [key, row] of incoming) if (!seen.has(key)) added.push(Object.assign(row, { id: uuidv7() }));
+  const changedJson = changed.length > 0 ? storableJson(kind, entries, changed) : '';
+  const addedJson = added.length > 0 ? storableJson(kind, entries, added) : '';
 
   const table = Prisma.raw(`"${kind.table}"`);
   const list = Prisma.raw(columns.map((c) => `"${c}"`).join(', '));
@@ -102,7 +119,7 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
     const assignments = Prisma.raw(columns.map((c) => `"${c}" = x."${c}"`).join(', '));
     await tx.$executeRaw`
       UPDATE ${table} AS t SET ${assignments}, updated_at = now()
-      FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) AS ${type}
+      FROM jsonb_to_recordset(${changedJson}::jsonb) AS ${type}
       WHERE t.id = x.id`;
   }
   if (added.length > 0) {
@@ -110,7 +127,7 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
     await tx.$executeRaw`
       INSERT INTO ${table} (id, gateway_id, ${list}, created_at, updated_at)
       SELECT x.id, ${gatewayId}::uuid, ${selected}, now(), now()
-      FROM jsonb_to_recordset(${JSON.stringify(added)}::jsonb) AS ${type}`;
+      FROM jsonb_to_recordset(${addedJson}::jsonb) AS ${type}`;
   }
   return { added: added.length, updated: changed.length, removed: removed.length };
 }
