@@ -16,7 +16,7 @@ const config: CodegenConfig = {
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: {
-        scalars: { DateTime: 'string', JSON: 'unknown' },
+        scalars: { DateTime: 'string', JSON: 'unknown', SafeInt: 'number' },
         // Our tsconfig is NodeNext with verbatimModuleSyntax: explicit .js, type-only imports.
         emitLegacyCommonJSImports: false,
         useTypeImports: true,

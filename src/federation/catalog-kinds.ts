@@ -2,7 +2,7 @@
 // One description per kind lets catalog-sync diff and write all four the same way.
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 
-export type ColumnType = 'text' | 'jsonb' | 'integer';
+export type ColumnType = 'text' | 'jsonb' | 'bigint';
 
 export interface CatalogKind<Entry> {
   kind: 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
@@ -52,20 +52,19 @@ export const TOOLS: CatalogKind<Tool> = {
   }),
 };
 
-const INT4_MAX = 2_147_483_647;
 /**
- * The size column (and GraphQL's Int) is 32-bit, MCP's size any JSON number: a
- * resource over 2 GiB, or a fractional size, would fail the whole sync. The
- * size is advisory, so one that does not fit is left out rather than refused.
+ * MCP's size is any JSON number. Whole sizes up to 2^53 - 1 are stored exactly
+ * (a bigint column); a fractional or negative size, or one JavaScript could not
+ * carry exactly, is advisory data not worth failing the whole sync: left out.
  */
-const storableSize = (size: number | undefined) => (Number.isInteger(size) && size! >= 0 && size! <= INT4_MAX ? size! : undefined);
+const storableSize = (size: number | undefined) => (Number.isSafeInteger(size) && size! >= 0 ? size : undefined);
 
 export const RESOURCES: CatalogKind<Resource> = {
   kind: 'resources',
   table: 'resource',
   key: 'uri',
   namespaced: false,
-  columns: { uri: 'text', name: 'text', title: 'text', description: 'text', mime_type: 'text', size: 'integer', annotations: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
+  columns: { uri: 'text', name: 'text', title: 'text', description: 'text', mime_type: 'text', size: 'bigint', annotations: 'jsonb', icons: 'jsonb', meta: 'jsonb' },
   keyOf: (r) => r.uri,
   toRow: (r) => ({
     uri: r.uri,

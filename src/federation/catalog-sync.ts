@@ -6,7 +6,7 @@
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { NameConflictError, ValidationError } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type CatalogKind } from './catalog-kinds.js';
+import { PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type CatalogKind, type ColumnType } from './catalog-kinds.js';
 import { namespacedName, type NamingRules } from './naming.js';
 import { uuidv7 } from './uuid.js';
 
@@ -51,6 +51,14 @@ export function hasNul(value: unknown): boolean {
   return false;
 }
 
+/**
+ * Raw queries return bigint as BigInt, which the JSON comparison cannot take;
+ * stored sizes are safe integers (catalog-kinds), so float8 holds them exactly.
+ */
+function selectForDiff(column: string, type: ColumnType | undefined): string {
+  return type === 'bigint' ? `"${column}"::float8 AS "${column}"` : `"${column}"`;
+}
+
 /** Rows the peer sent, keyed by the kind's key, with namespaced names where due. */
 function incomingRows<Entry>(kind: CatalogKind<Entry>, entries: Entry[], slug: string, rules: NamingRules): Map<string, Record<string, unknown>> {
   const rows = new Map<string, Record<string, unknown>>();
@@ -85,7 +93,7 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
   const incoming = incomingRows(kind, entries, slug, rules);
   const columns = [...Object.keys(kind.columns), ...(kind.namespaced ? ['name'] : [])];
   const existing = await tx.$queryRaw<Row[]>`
-    SELECT id::text AS id, ${Prisma.raw(columns.map((c) => `"${c}"`).join(', '))}
+    SELECT id::text AS id, ${Prisma.raw(columns.map((c) => selectForDiff(c, kind.columns[c])).join(', '))}
     FROM ${Prisma.raw(`"${kind.table}"`)} WHERE gateway_id = ${gatewayId}::uuid`;
 
   const added: Row[] = [];

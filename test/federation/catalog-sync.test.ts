@@ -42,7 +42,7 @@ describe.each(backends)('catalog sync on %s', (backend) => {
       icons: [{ src: 'https://x/i.png' }],
       meta: { 'x/y': 1 },
     });
-    expect(await db.prisma.resource.findFirstOrThrow({ where: { gatewayId: gateway.id } })).toMatchObject({ mimeType: 'text/plain', size: 12 });
+    expect(await db.prisma.resource.findFirstOrThrow({ where: { gatewayId: gateway.id } })).toMatchObject({ mimeType: 'text/plain', size: 12n });
     expect((await db.prisma.prompt.findFirstOrThrow({ where: { gatewayId: gateway.id } })).arguments).toEqual([{ name: 'who', required: true }]);
 
     await db.prisma.tool.update({ where: { id: keep.id }, data: { enabled: false } });

@@ -4,7 +4,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { type PeerOptions, peerPool } from '../helpers/peers.js';
-import { PEER_ENV, registered, registerGateway, rowCounts } from '../helpers/registry.js';
+import { PEER_ENV, refreshGateway, registered, registerGateway, rowCounts } from '../helpers/registry.js';
 
 const tool = (name: string, extra: Partial<Tool> = {}): Tool => ({ name, inputSchema: { type: 'object' }, ...extra });
 
@@ -42,22 +42,30 @@ describe('peer data the catalog cannot store as sent', () => {
     expect(data.gateway.tools.edges[0].node.description).toBe('escape: \\u0000');
   });
 
-  test('a resource size that does not fit 32 bits, or is not whole, is left out; the rest is stored', async () => {
+  test('a resource size is kept whole up to 2^53 - 1; a fractional, negative or inexact one is left out, the rest stored', async () => {
     const p = await peer({
       tools: 1,
       resources: [
         { uri: 'file:///huge', name: 'huge', size: 5_000_000_000 },
+        { uri: 'file:///largest', name: 'largest', size: Number.MAX_SAFE_INTEGER },
         { uri: 'file:///half', name: 'half', size: 12.5 },
-        { uri: 'file:///max', name: 'max', size: 2_147_483_647 },
+        { uri: 'file:///negative', name: 'negative', size: -1 },
+        { uri: 'file:///inexact', name: 'inexact', size: 2 ** 60 },
       ],
     });
     const gateway = await registered(t, { name: 'Sizes', url: p.url });
-    const { data, errors } = await t.gql(`query ($id: ID!) { gateway(id: $id) { resources { edges { node { uri size } } } } }`, { id: gateway.id });
+    const query = `query ($id: ID!) { gateway(id: $id) { resources { edges { node { uri size } } } } }`;
+    const { data, errors } = await t.gql(query, { id: gateway.id });
     expect(errors).toBeUndefined();
     expect(data.gateway.resources.edges.map((e: any) => e.node)).toEqual([
       { uri: 'file:///half', size: null },
-      { uri: 'file:///huge', size: null },
-      { uri: 'file:///max', size: 2_147_483_647 },
+      { uri: 'file:///huge', size: 5_000_000_000 },
+      { uri: 'file:///inexact', size: null },
+      { uri: 'file:///largest', size: Number.MAX_SAFE_INTEGER },
+      { uri: 'file:///negative', size: null },
     ]);
+    // Stored sizes compare equal to what the peer sends again: a refresh changes nothing.
+    const refreshed = await refreshGateway(t, gateway.id);
+    expect(refreshed.resources).toEqual({ added: 0, updated: 0, removed: 0 });
   });
 });

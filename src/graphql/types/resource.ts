@@ -11,7 +11,7 @@ builder.prismaNode('Resource', {
   fields: (t) => ({
     uri: t.exposeString('uri'),
     mimeType: t.exposeString('mimeType', { nullable: true }),
-    size: t.exposeInt('size', { nullable: true }),
+    size: t.expose('size', { type: 'SafeInt', nullable: true, description: 'In bytes, as the peer gave it.' }),
     annotations: t.expose('annotations', { type: 'JSON', nullable: true }),
     gateway: t.relation('gateway'),
   }),

@@ -11,6 +11,20 @@ builder.scalarType('DateTime', {
   },
 });
 
+/** GraphQL's Int stops at 2^31 - 1; byte counts do not. */
+builder.scalarType('SafeInt', {
+  description: 'A whole number JSON and JavaScript carry exactly: from -(2^53 - 1) to 2^53 - 1.',
+  serialize: (value) => {
+    const number = Number(value);
+    if (!Number.isSafeInteger(number)) throw new GraphQLError('SafeInt cannot represent this value');
+    return number;
+  },
+  parseValue: (value) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new GraphQLError('SafeInt must be a whole number within ±(2^53 - 1)');
+    return value;
+  },
+});
+
 function literal(node: ValueNode): unknown {
   switch (node.kind) {
     case Kind.STRING:
