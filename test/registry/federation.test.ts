@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startPeer, type TestPeer } from '../helpers/peers.js';
-import { registered, setGatewayEnabled, uuidOf } from '../helpers/registry.js';
+import { registered, setGatewayEnabled, setToolEnabled, uuidOf } from '../helpers/registry.js';
 
 const FEDERATION = /* GraphQL */ `
   {
@@ -106,6 +106,14 @@ describe('federation', () => {
     expect(again.capabilities.prompts).toEqual({ listChanged: true });
     expect(again.gateways).toEqual({ active: 2, disabled: 0, unreachable: 1 });
     expect(again.catalog).toEqual({ tools: 5, resources: 1, resourceTemplates: 1, prompts: 2 });
+
+    // A tool an operator disabled is not one clients can see: it leaves the count, and comes back.
+    const { data } = await t.gql(`query ($id: ID!) { gateway(id: $id) { tools(first: 1) { edges { node { id } } } } }`, { id: a.id });
+    const toolId = data.gateway.tools.edges[0].node.id;
+    expect(await setToolEnabled(t, toolId, false)).toMatchObject({ tool: { enabled: false } });
+    expect((await federation()).catalog).toEqual({ tools: 4, resources: 1, resourceTemplates: 1, prompts: 2 });
+    expect(await setToolEnabled(t, toolId, true)).toMatchObject({ tool: { enabled: true } });
+    expect((await federation()).catalog.tools).toBe(5);
   });
 
   test('needs the read scope only', async () => {

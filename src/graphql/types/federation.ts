@@ -14,7 +14,7 @@ const GatewayCounts = builder.objectRef<FederationView['gateways']>('GatewayCoun
 });
 
 const CatalogCounts = builder.objectRef<FederationView['catalog']>('CatalogCounts').implement({
-  description: 'Entries clients can see: those of enabled, reachable gateways.',
+  description: 'Entries clients can see: the enabled entries of enabled, reachable gateways.',
   fields: (t) => ({
     tools: t.exposeInt('tools'),
     resources: t.exposeInt('resources'),
