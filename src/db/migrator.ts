@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MIGRATION_LOCK } from './advisory-locks.js';
 import type { SqlDatabase, SqlSession } from './sql.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
@@ -37,8 +38,6 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
   "applied_steps_count" INTEGER NOT NULL DEFAULT 0
 )`;
 
-// Any fixed number shared by every worker: serialises concurrent migrators.
-const ADVISORY_LOCK_KEY = 0x6d637067;
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -88,7 +87,7 @@ function checkHistory(migrations: Migration[], applied: Map<string, AppliedRow>)
 export async function migrate(db: SqlDatabase, migrations?: Migration[]): Promise<MigrationReport> {
   const all = migrations ?? (await readMigrations());
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK_KEY]);
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.exec(CREATE_TABLE);
     const applied = await appliedMigrations(tx);
     checkHistory(all, applied);

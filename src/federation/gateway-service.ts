@@ -2,6 +2,7 @@
 // refresh. Every change that talks to a peer does so *before* its transaction,
 // then writes the gateway, its catalog diff and its event in one transaction,
 // so a failure leaves nothing half-written.
+import { LOCK_SPACE } from '../db/advisory-locks.js';
 import type { EventBus, EventType, GatewayEventMessage } from '../events/event-bus.js';
 import { DuplicateGatewayError, NameConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { Prisma, type Gateway, type PrismaClient } from '../generated/prisma/client.js';
@@ -70,8 +71,6 @@ const SECRET_FIELD: Partial<Record<PeerAuthType, string>> = {
 const openAuthType = (type: PeerAuthType): PeerAuth['type'] =>
   (({ NONE: 'none', BASIC: 'basic', BEARER: 'bearer', HEADERS: 'headers', OAUTH2_CLIENT_CREDENTIALS: 'oauth2ClientCredentials' }) as const)[type];
 const TX_OPTIONS = { timeout: 120_000, maxWait: 30_000 };
-/** First key of the advisory locks taken on peer fingerprints (an arbitrary constant of ours). */
-const FINGERPRINT_LOCK_SPACE = 0x6d637066;
 
 function snapshotColumns(snapshot: PeerSnapshot, now: Date) {
   for (const field of ['protocolVersion', 'serverInfo', 'instructions', 'capabilities'] as const) {
@@ -300,7 +299,7 @@ export class GatewayService {
    * nothing in the schema makes the fingerprint unique.
    */
   private async assertNotDuplicate(db: Tx | PrismaClient, fingerprint: string, exceptId: string | null, { lock = false } = {}): Promise<void> {
-    if (lock) await db.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${FINGERPRINT_LOCK_SPACE}::int, hashtext(${fingerprint}))`;
+    if (lock) await db.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${LOCK_SPACE.peerFingerprint}::int, hashtext(${fingerprint}))`;
     const duplicate = await db.gateway.findFirst({
       where: { authFingerprint: fingerprint, ...(exceptId ? { NOT: { id: exceptId } } : {}) },
       select: { id: true },

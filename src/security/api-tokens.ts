@@ -3,7 +3,8 @@
 // random bits, so a fast hash is enough (no password stretching needed).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../errors.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { LOCK_SPACE } from '../db/advisory-locks.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { SCOPES, type Principal, type Scope } from './scopes.js';
 
@@ -13,6 +14,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const NAME_MAX_LENGTH = 100;
 // Updating last_used_at on every request would turn every read into a write.
 const LAST_USED_RESOLUTION_MS = 60_000;
+
+type Db = PrismaClient | Prisma.TransactionClient;
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
@@ -44,7 +47,7 @@ export class ApiTokenService {
   ) {}
 
   /** Throws ValidationError for a blank or over-long name, or no (or an unknown) scope. */
-  async create(name: string, scopes: Scope[]): Promise<IssuedToken> {
+  async create(name: string, scopes: Scope[], db: Db = this.prisma): Promise<IssuedToken> {
     const trimmed = name.trim();
     if (trimmed.length === 0 || trimmed.length > NAME_MAX_LENGTH) {
       throw new ValidationError('name', `a token name needs 1 to ${NAME_MAX_LENGTH} characters (surrounding spaces are trimmed)`);
@@ -53,7 +56,7 @@ export class ApiTokenService {
     const unknown = scopes.filter((scope) => !SCOPES.includes(scope));
     if (unknown.length > 0) throw new ValidationError('scopes', `unknown scopes: ${unknown.join(', ')}`);
     const secretPart = randomBytes(32).toString('base64url');
-    const row = await this.prisma.apiToken.create({
+    const row = await db.apiToken.create({
       data: { name: trimmed, scopes: [...new Set(scopes)], secretHash: sha256(secretPart).toString('hex') },
     });
     const secret = `${PREFIX}_${compactId(row.id)}_${secretPart}`;
@@ -102,8 +105,14 @@ export class ApiTokenService {
    */
   async bootstrap(logger: Logger, announce: (message: string) => void): Promise<IssuedToken | null> {
     if (this.adminToken) return null;
-    if ((await this.prisma.apiToken.count()) > 0) return null;
-    const issued = await this.create('bootstrap admin', ['admin']);
+    // Workers starting together on one database would each find no token and
+    // each create one: look and create under one lock.
+    const issued = await this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${LOCK_SPACE.bootstrapToken}::int, 0)`;
+      if ((await tx.apiToken.count()) > 0) return null;
+      return this.create('bootstrap admin', ['admin'], tx);
+    });
+    if (!issued) return null;
     logger.warn({ tokenId: issued.id }, 'no API token existed: created an admin token (printed once on stdout)');
     announce(`Admin API token (shown once, store it now): ${issued.secret}`);
     return issued;

@@ -5,10 +5,12 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
+import { ApiTokenService } from '../../src/security/api-tokens.js';
 import { graphql } from '../gql/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { backendAvailable, backends, testDatabase } from '../helpers/db.js';
+import { backendAvailable, backends, createPostgresDatabase, testDatabase } from '../helpers/db.js';
 
 const CreateToken = graphql(`
   mutation CreateToken($name: String!, $scopes: [ApiScope!]!) {
@@ -44,6 +46,8 @@ const Me = graphql(`
 `);
 
 const TOKEN_FORMAT = /^mcpg_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/;
+/** The random part of a token; base64url may itself hold underscores, so not split('_'). */
+const secretPartOf = (token: string) => token.slice('mcpg_'.length + 32 + 1);
 
 describe('createApiToken and revokeApiToken', () => {
   let t: TestApp;
@@ -68,7 +72,7 @@ describe('createApiToken and revokeApiToken', () => {
     const rows = await t.app.db.sql.query<{ id: string; secret_hash: string }>('SELECT * FROM api_token');
     expect(rows.map((r) => r.id)).toEqual([token.id]);
     expect(rows[0]!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
-    const secretPart = secret.split('_')[2]!;
+    const secretPart = secretPartOf(secret);
     for (const text of [JSON.stringify(rows), t.logs.join('\n')]) {
       expect(text).not.toContain(secretPart);
     }
@@ -148,7 +152,7 @@ for (const backend of backends) {
         expect(await database.prisma.apiToken.findMany({ select: { name: true, scopes: true } })).toEqual([
           { name: 'bootstrap admin', scopes: ['admin'] },
         ]);
-        expect(logs.join('\n')).not.toContain(secret.split('_')[2]);
+        expect(logs.join('\n')).not.toContain(secretPartOf(secret));
         expect(await whoAmI(first, secret)).toEqual({ data: { viewer: { name: 'bootstrap admin', scopes: ['admin'] } } });
         await first.close();
 
@@ -166,3 +170,22 @@ for (const backend of backends) {
     });
   });
 }
+
+describe.runIf(backendAvailable('postgres'))('bootstrap by workers starting together on one PostgreSQL database', () => {
+  test('exactly one of them creates and announces the admin token', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    const dbs = await Promise.all(Array.from({ length: 4 }, () => openDatabase({ kind: 'postgres', url })));
+    try {
+      await dbs[0]!.migrate();
+      const logger = createLogger('fatal', new Writable({ write: (_c, _e, done) => done() }));
+      const announced: string[] = [];
+      const issued = await Promise.all(dbs.map((db) => new ApiTokenService(db.prisma, undefined).bootstrap(logger, (m) => announced.push(m))));
+      expect(issued.filter(Boolean)).toHaveLength(1);
+      expect(announced).toHaveLength(1);
+      expect(await dbs[0]!.prisma.apiToken.count()).toBe(1);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+      await drop();
+    }
+  });
+});

@@ -1,0 +1,14 @@
+// Every advisory lock the control plane takes, in one place so that no two
+// uses can share a key. The numbers are arbitrary constants of ours ("mcp?" in
+// ASCII); PostgreSQL keeps the one-bigint and the two-int forms apart.
+
+/** Serialises concurrent migrators (one-bigint form). */
+export const MIGRATION_LOCK = 0x6d637067;
+
+/** First keys of the two-int form: (space, key within the space). */
+export const LOCK_SPACE = {
+  /** One peer (URL and credentials) is registered once, whatever the worker. */
+  peerFingerprint: 0x6d637066,
+  /** Only one worker creates the bootstrap admin token. */
+  bootstrapToken: 0x6d637062,
+} as const;
