@@ -13,6 +13,8 @@ import { RequestTracker } from './http/request-tracker.js';
 import { createRouter } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
 import { ApiTokenService } from './security/api-tokens.js';
+import { SecretBox } from './security/secret-box.js';
+import { verifySecretKey } from './security/secret-key-check.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -47,10 +49,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const report = await db.migrate();
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'applied database migrations');
 
+    // Before anything else starts: a worker with the wrong key must not run at all.
+    const box = await SecretBox.load(config.SECRET_KEY, config.DATA_DIR);
+    await verifySecretKey(db.prisma, box);
+
     const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN);
     await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
     const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL) : EventBus.inProcess();
-    const federation = await createGatewayService(config, db.prisma, events, logger);
+    const federation = createGatewayService(config, db.prisma, events, box, logger);
     const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways };
 
     const tracker = new RequestTracker();

@@ -41,7 +41,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, 'expected 32 bytes as base64 or hex')
     .optional()
-    .describe('Key for peer credentials at rest. Unset: generated into DATA_DIR/secret.key (mode 0600).'),
+    .describe('Key for peer credentials at rest. Unset: generated into DATA_DIR/secret.key (mode 0600). Every worker on one database needs the same key: a start with another is refused.'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` turns off GraphiQL and Pothos\' unused-query checks.'),
   GRAPHIQL: bool.optional().describe('Serve GraphiQL at /graphql in a browser. Default: on unless NODE_ENV=production.'),
   MAX_QUERY_DEPTH: int(1, 100).default(12).describe('Deepest selection a GraphQL operation may have.'),

@@ -16,17 +16,18 @@ async function main(): Promise<void> {
 
   // Loaded only once the configuration is known to be good: the app's module
   // graph (Prisma, Pothos, PGlite) takes seconds to load, a typo should not.
-  const [{ createApp }, { DataDirLockedError }, { MigrationError }] = await Promise.all([
+  const [{ createApp }, { DataDirLockedError }, { MigrationError }, { SecretKeyMismatchError }] = await Promise.all([
     import('./app.js'),
     import('./db/data-dir-lock.js'),
     import('./db/migrator.js'),
+    import('./security/secret-key-check.js'),
   ]);
 
   let app;
   try {
     app = await createApp(config);
   } catch (error) {
-    if (error instanceof DataDirLockedError || error instanceof MigrationError) {
+    if (error instanceof DataDirLockedError || error instanceof MigrationError || error instanceof SecretKeyMismatchError) {
       console.error(`cannot start: ${error.message}`);
       process.exit(1);
     }

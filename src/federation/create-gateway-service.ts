@@ -1,16 +1,15 @@
-// Builds the gateway service with its outbound HTTP, credentials box and peer
-// probe, all bounded by the configuration.
+// Builds the gateway service with its outbound HTTP and peer probe, all
+// bounded by the configuration, around the credentials box the app loaded.
 import type { Config } from '../config.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { SecretBox } from '../security/secret-box.js';
+import type { SecretBox } from '../security/secret-box.js';
 import { GatewayService } from './gateway-service.js';
 import { createHttpAgent } from './http-agent.js';
 import { createPeerProbe } from './peer-probe.js';
 
-export async function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, logger: Logger) {
-  const box = await SecretBox.load(config.SECRET_KEY, config.DATA_DIR);
+export function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, box: SecretBox, logger: Logger) {
   const http = createHttpAgent({
     connectTimeoutMs: config.PEER_TIMEOUT_MS,
     headersTimeoutMs: config.PEER_TIMEOUT_MS,

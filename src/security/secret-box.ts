@@ -60,6 +60,15 @@ export class SecretBox {
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
   }
 
+  /**
+   * A value that tells keys apart without revealing them: an HMAC, under a key
+   * of its own derived from this one, of a fixed text.
+   */
+  keyCheck(): string {
+    const checkKey = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), 'secret-key-check', 32));
+    return `${VERSION}.${createHmac('sha256', checkKey).update('mcp-federation-gateway secret key').digest('hex')}`;
+  }
+
   /** A keyed digest: compares credentials without storing them in the clear. */
   fingerprint(value: string): string {
     return createHmac('sha256', this.macKey).update(value).digest('hex');

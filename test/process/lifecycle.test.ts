@@ -2,6 +2,7 @@
 // second process refused on the same directory, a graceful SIGTERM, a restart.
 // The steps share one data directory and run in order; a fresh on-disk PGlite
 // costs seconds, so there is exactly one of them.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -249,5 +250,14 @@ describe('src/main.ts lifecycle', () => {
     } finally {
       await db.close();
     }
+  }, START_TIMEOUT);
+
+  it('refuses to start with a SECRET_KEY other than the generated key the directory was first used with', async () => {
+    const other = startMain({ DATA_DIR: dataDir, PORT: '0', SECRET_KEY: randomBytes(32).toString('base64') });
+    const { code } = await other.exited;
+    expect(code).toBe(1);
+    expect(other.stderr()).toMatch(/^cannot start: the secret key differs from the one this database's peer credentials are sealed with/m);
+    expect(other.stderr()).toContain('DATA_DIR/secret.key');
+    expect(other.stdout()).not.toMatch(/listening on/);
   }, START_TIMEOUT);
 });
