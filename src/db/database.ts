@@ -27,12 +27,14 @@ export interface Database {
   prisma: PrismaClient;
   sql: SqlDatabase;
   migrate(): Promise<MigrationReport>;
-  /** Database answers and every known migration is applied. */
-  isReady(): Promise<boolean>;
+  /** Whether the database answers and every known migration is applied; if not, which. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
   /** PGlite only: the data directory as a tarball, for cloning migrated test databases. */
   dumpDataDir?(): Promise<Blob>;
 }
+
+export type Readiness = { ready: true } | { ready: false; reason: 'database unreachable' | 'migrations pending' };
 
 export interface OpenOptions {
   /** Called with each SQL statement Prisma sends (tests count them). */
@@ -98,12 +100,16 @@ function assemble(
     prisma,
     sql,
     migrate: () => migrate(sql, migrations),
-    async isReady() {
+    async readiness(): Promise<Readiness> {
+      // Told apart for whoever is paged: a database down is not a deploy that skipped its migrations.
       try {
-        return await isUpToDate(sql, migrations);
+        await sql.query('SELECT 1');
       } catch {
-        return false;
+        return { ready: false, reason: 'database unreachable' };
       }
+      // An empty database has no migrations table yet: also pending.
+      const upToDate = await isUpToDate(sql, migrations).catch(() => false);
+      return upToDate ? { ready: true } : { ready: false, reason: 'migrations pending' };
     },
     close: () => (closed ??= close()),
   };

@@ -33,8 +33,9 @@ export function createRouter(config: Config, db: Database, yoga: GraphQLServer):
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      const ready = await db.isReady();
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+      const readiness = await db.readiness();
+      if (readiness.ready) return sendJson(res, 200, { status: 'ready' });
+      return sendJson(res, 503, { status: 'not ready', reason: readiness.reason });
     }
     if (path === GRAPHQL_PATH) {
       if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;

@@ -4,11 +4,16 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrate, MigrationError, MIGRATIONS_DIR, readMigrations } from '../../src/db/migrator.js';
 import type { SqlSession } from '../../src/db/sql.js';
+import { loadConfig } from '../../src/config.js';
+import { createRouter } from '../../src/http/router.js';
+import { refusedPort } from '../helpers/peers.js';
 import { backendAvailable, backends, createPostgresDatabase, testDatabase } from '../helpers/db.js';
 
 interface MigrationRow {
@@ -80,7 +85,7 @@ for (const backend of backends) {
         expect(row.applied_steps_count).toBe(1);
       }
       expect(await tableExists(db.sql, 'gateway')).toBe(true);
-      expect(await db.isReady()).toBe(true);
+      expect(await db.readiness()).toEqual({ ready: true });
     });
 
     it('applies nothing on a second run', async () => {
@@ -152,8 +157,38 @@ for (const backend of backends) {
       expect(error).toBeInstanceOf(MigrationError);
       expect((error as Error).message).toMatch(/20000101000000_first.*never finished/);
     });
+
+    it('is not ready until every migration is applied, and says so', async () => {
+      const db = await emptyDatabase();
+      expect(await db.readiness()).toEqual({ ready: false, reason: 'migrations pending' });
+      const all = await readMigrations();
+      await migrate(db.sql, all.slice(0, 1));
+      expect(await db.readiness()).toEqual({ ready: false, reason: 'migrations pending' });
+      await db.migrate();
+      expect(await db.readiness()).toEqual({ ready: true });
+    });
   });
 }
+
+describe.runIf(backendAvailable('postgres'))('readiness of a PostgreSQL server that does not answer', () => {
+  it('is "database unreachable", not "migrations pending", and /readyz answers 503 with that reason', async () => {
+    const db = await openDatabase({ kind: 'postgres', url: `postgres://postgres@127.0.0.1:${await refusedPort()}/nothing` });
+    try {
+      expect(await db.readiness()).toEqual({ ready: false, reason: 'database unreachable' });
+      const route = createRouter(loadConfig({}), db, undefined as never);
+      const server = createServer((req, res) => void route(req, res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`);
+        expect([response.status, await response.json()]).toEqual([503, { status: 'not ready', reason: 'database unreachable' }]);
+      } finally {
+        server.close();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
 
 // Several workers start at once against one PostgreSQL; exactly one may migrate.
 describe.runIf(backendAvailable('postgres'))('migrator with concurrent workers on postgres', () => {

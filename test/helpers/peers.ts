@@ -271,12 +271,17 @@ export function closeServer(http: HttpServer): Promise<void> {
 }
 
 /** A port on 127.0.0.1 that nothing listens on. */
-export async function refusedUrl(): Promise<string> {
+export async function refusedPort(): Promise<number> {
   const http = createServer();
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   await closeServer(http);
-  return `http://127.0.0.1:${port}/mcp`;
+  return port;
+}
+
+/** An MCP URL on a port nothing listens on. */
+export async function refusedUrl(): Promise<string> {
+  return `http://127.0.0.1:${await refusedPort()}/mcp`;
 }
 
 export interface TokenServer {
