@@ -55,7 +55,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN);
     await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
-    const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL) : EventBus.inProcess();
+    const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX) : EventBus.inProcess();
     const federation = createGatewayService(config, db.prisma, events, box, logger);
     const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways };
 

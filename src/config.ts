@@ -31,6 +31,11 @@ export const configSchema = z.object({
     .regex(/^rediss?:\/\/.+/, 'expected a redis:// or rediss:// URL')
     .optional()
     .describe('Unset: lifecycle events reach subscribers of this process only. Set: fanned out to every worker through Redis pub/sub.'),
+  REDIS_CHANNEL_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'expected 1 to 100 letters, digits or _ . : -')
+    .default('mcp-federation')
+    .describe('Namespace of the Redis pub/sub channel: deployments sharing one Redis see only their own events.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   ADMIN_TOKEN: z
     .string()

@@ -18,33 +18,37 @@ export interface GatewayEventMessage {
   createdAt: string;
 }
 
-export const ALL_EVENTS_TOPIC = 'gateway-events';
+const ALL_EVENTS_TOPIC = 'gateway-events';
 
-type Topics = {
-  [ALL_EVENTS_TOPIC]: [GatewayEventMessage];
-};
-
-export type EventPubSub = PubSub<Topics>;
+/** One topic; over Redis its name is the channel's, prefixed per deployment. */
+type Topics = Record<string, [GatewayEventMessage]>;
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
 export class EventBus {
   private constructor(
-    readonly pubsub: EventPubSub,
+    private readonly pubsub: PubSub<Topics>,
+    private readonly topic: string,
     private readonly closeTransport: () => Promise<void>,
   ) {}
 
   static inProcess(): EventBus {
-    return new EventBus(createPubSub<Topics>(), async () => undefined);
+    return new EventBus(createPubSub<Topics>(), ALL_EVENTS_TOPIC, async () => undefined);
   }
 
-  static overRedis(url: string): EventBus {
+  /** `channelPrefix` keeps deployments that share one Redis apart: channels are server-wide. */
+  static overRedis(url: string, channelPrefix: string): EventBus {
     const publishClient = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
     const subscribeClient = new Redis(url, { lazyConnect: false });
     const eventTarget = createRedisEventTarget<never>({ publishClient, subscribeClient });
-    return new EventBus(createPubSub<Topics>({ eventTarget }), async () => {
+    return new EventBus(createPubSub<Topics>({ eventTarget }), `${channelPrefix}:${ALL_EVENTS_TOPIC}`, async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     });
+  }
+
+  /** Every event broadcast from now on, by this worker or (over Redis) any other. */
+  subscribe(): AsyncIterable<GatewayEventMessage> {
+    return this.pubsub.subscribe(this.topic);
   }
 
   /**
@@ -64,7 +68,7 @@ export class EventBus {
   }
 
   broadcast(message: GatewayEventMessage): void {
-    this.pubsub.publish(ALL_EVENTS_TOPIC, message);
+    this.pubsub.publish(this.topic, message);
   }
 
   async publish(db: Db, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {

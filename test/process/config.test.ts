@@ -38,6 +38,7 @@ describe('loadConfig', () => {
     ['PORT', ' '],
     ['DATABASE_URL', 'mysql://x'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_CHANNEL_PREFIX', 'two words'],
     ['LOG_LEVEL', 'loud'],
     ['ADMIN_TOKEN', 'too-short'],
     ['SECRET_KEY', 'not-32-bytes'],

@@ -1,5 +1,5 @@
 import { filter, pipe } from 'graphql-yoga';
-import { ALL_EVENTS_TOPIC, type GatewayEventMessage } from '../../events/event-bus.js';
+import type { GatewayEventMessage } from '../../events/event-bus.js';
 import { builder } from '../builder.js';
 import { EventTypeEnum } from './enums.js';
 import { Gateway } from './gateway.js';
@@ -30,7 +30,7 @@ builder.subscriptionField('gatewayEvents', (t) =>
     },
     subscribe: (_root, args, ctx) =>
       pipe(
-        ctx.events.pubsub.subscribe(ALL_EVENTS_TOPIC),
+        ctx.events.subscribe(),
         filter(
           (event: GatewayEventMessage) =>
             (!args.gatewayId || event.gatewayId === args.gatewayId.id) && (!args.types?.length || args.types.includes(event.type)),
