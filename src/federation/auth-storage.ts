@@ -19,6 +19,11 @@ const TYPE_OF: Record<PeerAuth['type'], PeerAuthType> = {
   oauth2ClientCredentials: 'OAUTH2_CLIENT_CREDENTIALS',
 };
 
+/** The input type name of a stored auth type (`BASIC` is `basic`). */
+export function authTypeName(type: PeerAuthType): PeerAuth['type'] {
+  return (Object.keys(TYPE_OF) as PeerAuth['type'][]).find((name) => TYPE_OF[name] === type)!;
+}
+
 function split(auth: PeerAuth): { visible: Record<string, unknown> | null; secret: Record<string, unknown> | null } {
   switch (auth.type) {
     case 'none':

@@ -2,42 +2,23 @@
 // refresh. Every change that talks to a peer does so *before* its transaction,
 // then writes the gateway, its catalog diff and its event in one transaction,
 // so a failure leaves nothing half-written.
-import { LOCK_SPACE } from '../db/advisory-locks.js';
 import type { EventBus, EventType, GatewayEventMessage } from '../events/event-bus.js';
-import { DuplicateGatewayError, NameConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { Prisma, type Gateway, type PrismaClient } from '../generated/prisma/client.js';
-import type { PeerAuthType, Transport } from '../generated/prisma/enums.js';
+import { NameConflictError, NotFoundError } from '../errors.js';
+import type { Gateway, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { Transport } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type { UrlPolicyOptions } from '../security/url-policy.js';
+import { checkPeerUrl, type UrlPolicyOptions } from '../security/url-policy.js';
+import { mergeAuth, requireSecretsOnMove, type AuthPatch } from './auth-changes.js';
 import { authFingerprint, openAuth, sealAuth } from './auth-storage.js';
-import { changedAnything, emptyReport, hasNul, syncCatalog, type PeerCatalog, type SyncReport } from './catalog-sync.js';
+import { changedAnything, emptyReport, syncCatalog, type SyncReport } from './catalog-sync.js';
 import { validAuth, validDescription, validGatewayInput, validName, validTags, vetAuthUrls, type GatewayInput } from './gateway-input.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { namespacedName, type NamingRules } from './naming.js';
+import type { NamingRules } from './naming.js';
 import type { PeerAuth } from './peer-auth.js';
+import { snapshotColumns, type PeerProbe, type PeerSnapshot } from './peer-snapshot.js';
+import { assertNameFree, assertNotDuplicate, renameEntries } from './registry-guards.js';
 import { isUniqueViolation } from './unique-violation.js';
-import { checkPeerUrl } from '../security/url-policy.js';
-
-/** What connecting to a peer and listing its catalog yields. */
-export interface PeerSnapshot {
-  protocolVersion: string;
-  serverInfo: Record<string, unknown>;
-  instructions: string | null;
-  capabilities: Record<string, unknown>;
-  catalog: PeerCatalog;
-}
-
-export interface PeerTarget {
-  /** Keys per-peer state such as cached OAuth tokens; null before the gateway exists. */
-  gatewayId: string | null;
-  url: string;
-  transport: Transport;
-  auth: PeerAuth;
-}
-
-/** Connects, lists everything, disconnects; throws PeerConnectionError. */
-export type PeerProbe = (target: PeerTarget) => Promise<PeerSnapshot>;
 
 export interface GatewayPatch {
   name?: string | null;
@@ -45,8 +26,7 @@ export interface GatewayPatch {
   transport?: Transport | null;
   description?: string | null;
   tags?: string[] | null;
-  /** Secret fields left out keep their stored values when the type is unchanged. */
-  auth?: Partial<PeerAuth> & { type: PeerAuth['type'] };
+  auth?: AuthPatch;
 }
 
 export interface GatewayServiceOptions {
@@ -61,33 +41,7 @@ export interface GatewayServiceOptions {
 
 type Tx = Prisma.TransactionClient;
 
-const SECRET_FIELD: Partial<Record<PeerAuthType, string>> = {
-  BASIC: 'password',
-  BEARER: 'token',
-  HEADERS: 'headers',
-  OAUTH2_CLIENT_CREDENTIALS: 'clientSecret',
-};
-
-const openAuthType = (type: PeerAuthType): PeerAuth['type'] =>
-  (({ NONE: 'none', BASIC: 'basic', BEARER: 'bearer', HEADERS: 'headers', OAUTH2_CLIENT_CREDENTIALS: 'oauth2ClientCredentials' }) as const)[type];
 const TX_OPTIONS = { timeout: 120_000, maxWait: 30_000 };
-
-function snapshotColumns(snapshot: PeerSnapshot, now: Date) {
-  for (const field of ['protocolVersion', 'serverInfo', 'instructions', 'capabilities'] as const) {
-    if (hasNul(snapshot[field])) throw new ValidationError(field, `the peer's ${field} contains a NUL character, which cannot be stored`);
-  }
-  return {
-    protocolVersion: snapshot.protocolVersion,
-    serverInfo: snapshot.serverInfo as Prisma.InputJsonObject,
-    instructions: snapshot.instructions,
-    capabilities: snapshot.capabilities as Prisma.InputJsonObject,
-    reachable: true,
-    consecutiveFailures: 0,
-    lastError: null,
-    lastSeenAt: now,
-    lastCheckedAt: now,
-  };
-}
 
 export class GatewayService {
   private readonly perGateway = new KeyedMutex();
@@ -96,13 +50,13 @@ export class GatewayService {
 
   async register(input: GatewayInput): Promise<Gateway> {
     const valid = await validGatewayInput(input, this.o.urlPolicy);
-    await this.assertNameFree(valid.name, valid.slug, null);
+    await assertNameFree(this.o.prisma, valid.name, valid.slug, null);
     const fingerprint = authFingerprint(valid.url, valid.auth, this.o.box);
-    await this.assertNotDuplicate(this.o.prisma, fingerprint, null);
+    await assertNotDuplicate(this.o.prisma, fingerprint, null);
 
     const snapshot = await this.o.probe({ gatewayId: null, url: valid.url, transport: valid.transport, auth: valid.auth });
     const { gateway, events } = await this.write(async (tx) => {
-      await this.assertNotDuplicate(tx, fingerprint, null, { lock: true });
+      await assertNotDuplicate(tx, fingerprint, null, { lock: true });
       const created = await tx.gateway.create({
         data: {
           name: valid.name,
@@ -129,20 +83,20 @@ export class GatewayService {
     return this.perGateway.run(id, async () => {
       const current = await this.find(id);
       const naming = patch.name != null ? validName(patch.name) : { name: current.name, slug: current.slug };
-      if (naming.name !== current.name || naming.slug !== current.slug) await this.assertNameFree(naming.name, naming.slug, id);
+      if (naming.name !== current.name || naming.slug !== current.slug) await assertNameFree(this.o.prisma, naming.name, naming.slug, id);
       const url = patch.url != null ? await checkPeerUrl(patch.url, this.o.urlPolicy) : current.url;
       const transport = patch.transport ?? current.transport;
-      this.requireSecretsOnMove(current, url, patch.auth);
-      const auth = patch.auth ? await vetAuthUrls(validAuth(this.mergeAuth(current, patch.auth)), this.o.urlPolicy) : null;
+      requireSecretsOnMove(current, url, patch.auth);
+      const auth = patch.auth ? await vetAuthUrls(validAuth(mergeAuth(current, patch.auth, this.o.box)), this.o.urlPolicy) : null;
       const reconnect = url !== current.url || transport !== current.transport || auth !== null;
       const effectiveAuth = auth ?? openAuth(current, this.o.box);
       const fingerprint = authFingerprint(url, effectiveAuth, this.o.box);
-      if (reconnect) await this.assertNotDuplicate(this.o.prisma, fingerprint, id);
+      if (reconnect) await assertNotDuplicate(this.o.prisma, fingerprint, id);
       // A failing peer throws here, before anything is written: the old configuration stays.
       const snapshot = reconnect ? await this.o.probe({ gatewayId: id, url, transport, auth: effectiveAuth }) : null;
 
       const { gateway, events } = await this.write(async (tx) => {
-        if (reconnect) await this.assertNotDuplicate(tx, fingerprint, id, { lock: true });
+        if (reconnect) await assertNotDuplicate(tx, fingerprint, id, { lock: true });
         const updated = await tx.gateway.update({
           where: { id },
           data: {
@@ -161,7 +115,7 @@ export class GatewayService {
           const report = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
           if (changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
         } else if (updated.slug !== current.slug) {
-          await this.renameEntries(tx, id, updated.slug);
+          await renameEntries(tx, id, updated.slug, this.o.naming);
         }
         return { gateway: updated, events: out };
       }, naming.name);
@@ -253,76 +207,6 @@ export class GatewayService {
   private sealed(auth: PeerAuth) {
     const stored = sealAuth(auth, this.o.box);
     return { authType: stored.authType, authPublic: (stored.authPublic ?? undefined) as Prisma.InputJsonObject | undefined, authSecret: stored.authSecret };
-  }
-
-  /**
-   * Stored secrets only ever go where they were given for: a move of the peer
-   * (or of the OAuth token endpoint) to another origin must bring its secrets
-   * again, or anyone with `write` could point a gateway at their own server
-   * and collect the stored password.
-   */
-  private requireSecretsOnMove(current: Gateway, url: string, patch: GatewayPatch['auth']): void {
-    const secretField = SECRET_FIELD[current.authType];
-    if (!secretField) return;
-    if (patch && patch.type !== openAuthType(current.authType)) return; // a new type brings its own secrets
-    const origin = (value: string) => new URL(value).origin;
-    const storedTokenUrl = (current.authPublic as { tokenUrl?: string } | null)?.tokenUrl;
-    const patchTokenUrl = (patch as { tokenUrl?: string } | undefined)?.tokenUrl;
-    const moved =
-      origin(url) !== origin(current.url) || (!!storedTokenUrl && !!patchTokenUrl && origin(patchTokenUrl) !== origin(storedTokenUrl));
-    const given = (patch as Record<string, unknown> | undefined)?.[secretField];
-    if (moved && (given === undefined || given === null)) {
-      throw new ValidationError('auth', 'the credentials would be sent to another origin: give them again (stored secrets only go where they were given for)');
-    }
-  }
-
-  private mergeAuth(current: Gateway, patch: NonNullable<GatewayPatch['auth']>): PeerAuth {
-    const stored = openAuth(current, this.o.box);
-    if (stored.type !== patch.type) return patch as PeerAuth;
-    const merged: Record<string, unknown> = { ...stored };
-    for (const [key, value] of Object.entries(patch)) if (value !== undefined && value !== null) merged[key] = value;
-    return merged as PeerAuth;
-  }
-
-  private async assertNameFree(name: string, slug: string, exceptId: string | null): Promise<void> {
-    const taken = await this.o.prisma.gateway.findFirst({
-      where: { OR: [{ name }, { slug }], ...(exceptId ? { NOT: { id: exceptId } } : {}) },
-      select: { name: true },
-    });
-    if (taken) throw new NameConflictError(taken.name === name ? name : slug);
-  }
-
-  /**
-   * Checked once before talking to the peer (fail fast) and again inside the
-   * writing transaction under a lock on the fingerprint: two registrations of
-   * one peer racing through the probe would otherwise both be stored, since
-   * nothing in the schema makes the fingerprint unique.
-   */
-  private async assertNotDuplicate(db: Tx | PrismaClient, fingerprint: string, exceptId: string | null, { lock = false } = {}): Promise<void> {
-    if (lock) await db.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${LOCK_SPACE.peerFingerprint}::int, hashtext(${fingerprint}))`;
-    const duplicate = await db.gateway.findFirst({
-      where: { authFingerprint: fingerprint, ...(exceptId ? { NOT: { id: exceptId } } : {}) },
-      select: { id: true },
-    });
-    if (duplicate) throw new DuplicateGatewayError(duplicate.id);
-  }
-
-  /** A rename is refused (never truncated) when an entry's new name would be too long or another gateway's. */
-  private async renameEntries(tx: Tx, gatewayId: string, slug: string): Promise<void> {
-    const { separator } = this.o.naming;
-    const where = { gatewayId };
-    const select = { originalName: true };
-    const entries = [...(await tx.tool.findMany({ where, select })), ...(await tx.prompt.findMany({ where, select }))];
-    for (const { originalName } of entries) namespacedName(slug, originalName, this.o.naming, 'name');
-    for (const table of ['tool', 'prompt']) {
-      const t = Prisma.raw(`"${table}"`);
-      const taken = await tx.$queryRaw<{ name: string }[]>`
-        SELECT other.name FROM ${t} AS mine JOIN ${t} AS other ON other.name = ${slug} || ${separator} || mine.original_name
-        WHERE mine.gateway_id = ${gatewayId}::uuid AND other.gateway_id <> ${gatewayId}::uuid ORDER BY other.name LIMIT 1`;
-      if (taken[0]) throw new NameConflictError(taken[0].name);
-    }
-    await tx.$executeRaw`UPDATE tool SET name = ${slug} || ${separator} || original_name, updated_at = now() WHERE gateway_id = ${gatewayId}::uuid`;
-    await tx.$executeRaw`UPDATE prompt SET name = ${slug} || ${separator} || original_name, updated_at = now() WHERE gateway_id = ${gatewayId}::uuid`;
   }
 
   /** One transaction; a unique violation anywhere in it is a name conflict. */

@@ -3,7 +3,7 @@
 // credentials, so the token fetched while registering a gateway is the one its
 // later syncs use, until it expires, is rejected, or the credentials change.
 import type { FetchLike } from './http-agent.js';
-import type { PeerProbe, PeerSnapshot, PeerTarget } from './gateway-service.js';
+import type { PeerProbe, PeerSnapshot, PeerTarget } from './peer-snapshot.js';
 import { canonicalAuth, createAuthHeaders, type AuthHeaders } from './peer-auth.js';
 import { probePeer } from './peer-client.js';
 import type { RetryOptions } from './retry.js';
