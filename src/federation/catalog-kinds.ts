@@ -22,7 +22,6 @@ export interface CatalogKind<Entry> {
   keyOf(entry: Entry): string;
 }
 
-
 export const TOOLS: CatalogKind<Tool> = {
   kind: 'tools',
   table: 'tool',

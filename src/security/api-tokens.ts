@@ -2,8 +2,8 @@
 // the secret is checked against its SHA-256 in constant time. Secrets are 256
 // random bits, so a fast hash is enough (no password stretching needed).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ValidationError } from '../errors.js';
 import { LOCK_SPACE } from '../db/advisory-locks.js';
+import { ValidationError } from '../errors.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { SCOPES, type Principal, type Scope } from './scopes.js';
