@@ -1,12 +1,14 @@
 // Writes a peer's catalog into the tables as a diff, inside the caller's
 // transaction: unchanged rows keep their ids (and the operator's `enabled`
 // choice), changed rows are updated in place, vanished rows are deleted.
-// Each kind costs at most four statements whatever its size: rows travel as
-// one JSON parameter expanded by jsonb_to_recordset.
+// Each kind costs one statement whatever its size: the rows travel as one JSON
+// parameter expanded by jsonb_to_recordset, and PostgreSQL compares them with
+// what is stored (jsonb equality ignores key order), so an unchanged catalog
+// is never read back into JavaScript.
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { NameConflictError, ValidationError } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type CatalogKind, type ColumnType } from './catalog-kinds.js';
+import { PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type CatalogKind } from './catalog-kinds.js';
 import { namespacedName, type NamingRules } from './naming.js';
 import { uuidv7 } from './uuid.js';
 
@@ -28,15 +30,6 @@ export type SyncReport = Record<keyof PeerCatalog, SyncCounts>;
 type Tx = Prisma.TransactionClient;
 type Row = Record<string, unknown> & { id: string };
 
-/** JSON with sorted keys: jsonb does not keep key order, so compare canonically. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
-
 function recordsetType(kind: CatalogKind<unknown>, withName: boolean): Prisma.Sql {
   const columns = Object.entries(kind.columns).map(([column, type]) => `"${column}" ${type}`);
   if (withName) columns.unshift('"name" text');
@@ -52,25 +45,21 @@ export function hasNul(value: unknown): boolean {
 }
 
 /**
- * Raw queries return bigint as BigInt, which the JSON comparison cannot take;
- * stored sizes are safe integers (catalog-kinds), so float8 holds them exactly.
+ * Rows the peer sent, with namespaced names where due, each with a new id that
+ * is used only if the row turns out to be new.
  */
-function selectForDiff(column: string, type: ColumnType | undefined): string {
-  return type === 'bigint' ? `"${column}"::float8 AS "${column}"` : `"${column}"`;
-}
-
-/** Rows the peer sent, keyed by the kind's key, with namespaced names where due. */
-function incomingRows<Entry>(kind: CatalogKind<Entry>, entries: Entry[], slug: string, rules: NamingRules): Map<string, Record<string, unknown>> {
-  const rows = new Map<string, Record<string, unknown>>();
-  entries.forEach((entry, index) => {
+function incomingRows<Entry>(kind: CatalogKind<Entry>, entries: Entry[], slug: string, rules: NamingRules): Row[] {
+  const keys = new Set<string>();
+  return entries.map((entry, index) => {
     const key = kind.keyOf(entry);
     const field = `${kind.kind}[${index}]`;
-    if (rows.has(key)) throw new ValidationError(field, `the peer lists ${JSON.stringify(key)} twice in ${kind.kind}`);
-    const row = kind.toRow(entry);
+    if (keys.has(key)) throw new ValidationError(field, `the peer lists ${JSON.stringify(key)} twice in ${kind.kind}`);
+    keys.add(key);
+    const row = kind.toRow(entry) as Row;
     if (kind.namespaced) row.name = namespacedName(slug, key, rules, field);
-    rows.set(key, row);
+    row.id = uuidv7();
+    return row;
   });
-  return rows;
 }
 
 /**
@@ -82,69 +71,63 @@ function incomingRows<Entry>(kind: CatalogKind<Entry>, entries: Entry[], slug: s
 function storableJson<Entry>(kind: CatalogKind<Entry>, entries: Entry[], rows: Row[]): string {
   const json = JSON.stringify(rows);
   if (!json.includes('\\u0000')) return json;
-  const bad = rows.find(hasNul);
-  if (!bad) return json;
-  const key = String(bad[kind.key]);
-  const index = entries.findIndex((entry) => kind.keyOf(entry) === key);
+  const index = rows.findIndex(hasNul); // rows are in the peer's order
+  if (index < 0) return json;
+  const key = kind.keyOf(entries[index]!);
   throw new ValidationError(`${kind.kind}[${index}]`, `the peer's entry ${JSON.stringify(key)} contains a NUL character, which cannot be stored`);
 }
 
-async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: string, slug: string, rules: NamingRules, entries: Entry[]): Promise<SyncCounts> {
-  const incoming = incomingRows(kind, entries, slug, rules);
-  const columns = [...Object.keys(kind.columns), ...(kind.namespaced ? ['name'] : [])];
-  const existing = await tx.$queryRaw<Row[]>`
-    SELECT id::text AS id, ${Prisma.raw(columns.map((c) => selectForDiff(c, kind.columns[c])).join(', '))}
-    FROM ${Prisma.raw(`"${kind.table}"`)} WHERE gateway_id = ${gatewayId}::uuid`;
-
-  const added: Row[] = [];
-  const changed: Row[] = [];
-  const removed: string[] = [];
-  const seen = new Set<string>();
-  for (const row of existing) {
-    const key = String(row[kind.key]);
-    const next = incoming.get(key);
-    if (!next) {
-      removed.push(row.id);
-      continue;
-    }
-    seen.add(key);
-    if (columns.some((c) => canonical(row[c] ?? null) !== canonical(next[c] ?? null))) changed.push(Object.assign(next, { id: row.id }));
-  }
-  for (const [key, row] of incoming) if (!seen.has(key)) added.push(Object.assign(row, { id: uuidv7() }));
-  const changedJson = changed.length > 0 ? storableJson(kind, entries, changed) : '';
-  const addedJson = added.length > 0 ? storableJson(kind, entries, added) : '';
-
+async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: string, slug: string, rules: NamingRules, entries: Entry[], fresh: boolean): Promise<SyncCounts> {
+  const rows = incomingRows(kind, entries, slug, rules);
+  const none = { added: 0, updated: 0, removed: 0 };
+  if (fresh && rows.length === 0) return none;
+  const json = storableJson(kind, entries, rows);
   const table = Prisma.raw(`"${kind.table}"`);
-  const list = Prisma.raw(columns.map((c) => `"${c}"`).join(', '));
-  const type = recordsetType(kind as CatalogKind<unknown>, kind.namespaced);
-  if (removed.length > 0) {
-    await tx.$executeRaw`DELETE FROM ${table} WHERE id = ANY(${removed}::uuid[])`;
-  }
   if (kind.namespaced && separatorCanCollide(rules.separator)) {
-    await assertNamesFree(tx, table, gatewayId, [...added, ...changed].map((row) => String(row.name)));
+    await assertNamesFree(tx, table, gatewayId, rows.map((row) => String(row.name)));
   }
-  if (changed.length > 0) {
-    const assignments = Prisma.raw(columns.map((c) => `"${c}" = x."${c}"`).join(', '));
-    await tx.$executeRaw`
-      UPDATE ${table} AS t SET ${assignments}, updated_at = now()
-      FROM jsonb_to_recordset(${changedJson}::jsonb) AS ${type}
-      WHERE t.id = x.id`;
-  }
-  if (added.length > 0) {
-    const selected = Prisma.raw(columns.map((c) => `x."${c}"`).join(', '));
+
+  const columns = [...Object.keys(kind.columns), ...(kind.namespaced ? ['name'] : [])];
+  const list = Prisma.raw(columns.map((c) => `"${c}"`).join(', '));
+  const incoming = Prisma.raw(columns.map((c) => `x."${c}"`).join(', '));
+  const recordset = Prisma.sql`jsonb_to_recordset(${json}::jsonb) AS ${recordsetType(kind as CatalogKind<unknown>, kind.namespaced)}`;
+  if (fresh) {
+    // A gateway created in this transaction has nothing to compare with.
     await tx.$executeRaw`
       INSERT INTO ${table} (id, gateway_id, ${list}, created_at, updated_at)
-      SELECT x.id, ${gatewayId}::uuid, ${selected}, now(), now()
-      FROM jsonb_to_recordset(${addedJson}::jsonb) AS ${type}`;
+      SELECT x.id, ${gatewayId}::uuid, ${incoming}, now(), now() FROM ${recordset}`;
+    return { ...none, added: rows.length };
   }
-  return { added: added.length, updated: changed.length, removed: removed.length };
+  const key = Prisma.raw(`"${kind.key}"`);
+  const stored = Prisma.raw(columns.map((c) => `t."${c}"`).join(', '));
+  const assignments = Prisma.raw(columns.map((c) => `"${c}" = x."${c}"`).join(', '));
+  // Every part sees the table as it was before the statement: the insert's
+  // NOT EXISTS finds no row the update touched, and the delete only rows the
+  // peer no longer lists.
+  const [counts] = await tx.$queryRaw<SyncCounts[]>`
+    WITH x AS MATERIALIZED (SELECT * FROM ${recordset}),
+    gone AS (
+      DELETE FROM ${table} AS t WHERE t.gateway_id = ${gatewayId}::uuid
+        AND NOT EXISTS (SELECT 1 FROM x WHERE x.${key} = t.${key})
+      RETURNING 1),
+    changed AS (
+      UPDATE ${table} AS t SET ${assignments}, updated_at = now() FROM x
+      WHERE t.gateway_id = ${gatewayId}::uuid AND t.${key} = x.${key} AND (${stored}) IS DISTINCT FROM (${incoming})
+      RETURNING 1),
+    new AS (
+      INSERT INTO ${table} (id, gateway_id, ${list}, created_at, updated_at)
+      SELECT x.id, ${gatewayId}::uuid, ${incoming}, now(), now() FROM x
+      WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE t.gateway_id = ${gatewayId}::uuid AND t.${key} = x.${key})
+      RETURNING 1)
+    SELECT (SELECT count(*) FROM new)::int AS added, (SELECT count(*) FROM changed)::int AS updated, (SELECT count(*) FROM gone)::int AS removed`;
+  return counts!;
 }
 
 /**
  * A separator with a character slugs never hold (the default `__`) cannot
  * collide: two gateways' names could only be equal if one slug contained the
  * separator. Only separators made of slug characters need the check below,
- * which costs a query over every new name.
+ * which costs a query over every name the peer lists.
  */
 function separatorCanCollide(separator: string): boolean {
   return /^[a-z0-9-]+$/.test(separator);
@@ -162,12 +145,18 @@ async function assertNamesFree(tx: Tx, table: Prisma.Sql, gatewayId: string, nam
   if (taken[0]) throw new NameConflictError(taken[0].name);
 }
 
-export async function syncCatalog(tx: Tx, gatewayId: string, slug: string, rules: NamingRules, catalog: PeerCatalog): Promise<SyncReport> {
+export interface SyncOptions {
+  /** The gateway was created in this transaction: only inserts, nothing to compare. */
+  fresh?: boolean;
+}
+
+export async function syncCatalog(tx: Tx, gatewayId: string, slug: string, rules: NamingRules, catalog: PeerCatalog, options: SyncOptions = {}): Promise<SyncReport> {
+  const fresh = options.fresh ?? false;
   // Sequential: one transaction runs one statement at a time anyway.
-  const tools = await syncKind(tx, TOOLS, gatewayId, slug, rules, catalog.tools);
-  const resources = await syncKind(tx, RESOURCES, gatewayId, slug, rules, catalog.resources);
-  const resourceTemplates = await syncKind(tx, RESOURCE_TEMPLATES, gatewayId, slug, rules, catalog.resourceTemplates);
-  const prompts = await syncKind(tx, PROMPTS, gatewayId, slug, rules, catalog.prompts);
+  const tools = await syncKind(tx, TOOLS, gatewayId, slug, rules, catalog.tools, fresh);
+  const resources = await syncKind(tx, RESOURCES, gatewayId, slug, rules, catalog.resources, fresh);
+  const resourceTemplates = await syncKind(tx, RESOURCE_TEMPLATES, gatewayId, slug, rules, catalog.resourceTemplates, fresh);
+  const prompts = await syncKind(tx, PROMPTS, gatewayId, slug, rules, catalog.prompts, fresh);
   return { tools, resources, resourceTemplates, prompts };
 }
 

@@ -60,6 +60,8 @@ describe.each(backends)('catalog sync on %s', (backend) => {
       resourceTemplates: [{ uriTemplate: 'file:///{p}', name: 'files' }],
       prompts: [],
     }));
+    // What the sync sent, without the transaction's own COMMIT (which the two adapters log differently).
+    const synced = statements.filter((sql) => !/^(--|BEGIN|COMMIT)/.test(sql.trim()));
     expect(second).toEqual({
       tools: { added: 1, updated: 1, removed: 1 },
       resources: { added: 0, updated: 1, removed: 0 },
@@ -73,9 +75,8 @@ describe.each(backends)('catalog sync on %s', (backend) => {
     expect(byName.keep!.enabled).toBe(false);
     expect(byName.change!.id).toBe(changeBefore.id);
     expect(byName.change).toMatchObject({ description: 'v2', annotations: { destructiveHint: true }, outputSchema: { properties: { b: { type: 'number' } } } });
-    // Batched: a handful of statements per kind, not one per row.
-    // tools: delete + update + insert; resources: update; prompts: delete.
-    expect(statements.filter((s) => /^\s*(INSERT|UPDATE|DELETE)\b/.test(s))).toHaveLength(5);
+    // Batched: one statement per kind whatever its size, and the stored rows are never read back.
+    expect(synced.map((sql) => sql.trim().split(/\s+/, 1)[0])).toEqual(['WITH', 'WITH', 'WITH', 'WITH']);
   });
 
   test.runIf(backendAvailable(backend))('a peer listing one name twice, or a name that does not fit, writes nothing', async () => {
