@@ -7,13 +7,13 @@
 import { parseArgs } from 'node:util';
 import type { SqlSession } from '../src/db/sql.js';
 import { testDatabase } from '../test/helpers/db.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'pglite' }, rounds: { type: 'string', default: '5' } } });
 const backend = values.backend as 'pglite' | 'postgres';
 const rounds = Number(values.rounds);
 /** Thrown to end the transaction: nothing the bench writes may stay. */
 class Rollback extends Error {}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const GATEWAY = '0190a000-0000-7000-8000-000000000000';
 const COPY_ROWS = `INSERT INTO tool (id, gateway_id, name, original_name, description, input_schema, updated_at)

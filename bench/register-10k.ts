@@ -3,15 +3,15 @@
 // Usage: npx tsx bench/register-10k.ts [--backend pglite|postgres] [--rounds 5] [--shape minimal|realistic|realistic-no-output]
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { silentLogger } from '../test/helpers/app.js';
 import { testDatabase } from '../test/helpers/db.js';
 import { startPeer } from '../test/helpers/peers.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +60,6 @@ function realisticTools(count: number, withOutputSchema: boolean): Tool[] {
   }));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function listBare(url: string): Promise<number> {
   const client = new Client({ name: 'bench', version: '0' });
@@ -81,7 +80,7 @@ const tools = shape === 'minimal' ? toolCount : realisticTools(toolCount, shape 
 const peer = await startPeer({ tools, pageSize: 1000 });
 const database = await testDatabase(backend);
 const config = loadConfig({ PORT: '0', LOG_LEVEL: 'warn', ADMIN_TOKEN: randomBytes(24).toString('hex'), SECRET_KEY: randomBytes(32).toString('base64') });
-const app = await createApp(config, { database, logger: createLogger('warn', new Writable({ write: (_c, _e, done) => done() })), announce: () => undefined });
+const app = await createApp(config, { database, logger: silentLogger('warn'), announce: () => undefined });
 
 const list: number[] = [];
 const register: number[] = [];

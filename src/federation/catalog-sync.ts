@@ -77,10 +77,8 @@ function storableJson<Entry>(kind: CatalogKind<Entry>, entries: Entry[], rows: R
   throw new ValidationError(`${kind.kind}[${index}]`, `the peer's entry ${JSON.stringify(key)} contains a NUL character, which cannot be stored`);
 }
 
-async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: string, slug: string, rules: NamingRules, entries: Entry[], fresh: boolean): Promise<SyncCounts> {
+async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: string, slug: string, rules: NamingRules, entries: Entry[]): Promise<SyncCounts> {
   const rows = incomingRows(kind, entries, slug, rules);
-  const none = { added: 0, updated: 0, removed: 0 };
-  if (fresh && rows.length === 0) return none;
   const json = storableJson(kind, entries, rows);
   const table = Prisma.raw(`"${kind.table}"`);
   if (kind.namespaced && separatorCanCollide(rules.separator)) {
@@ -91,13 +89,6 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
   const list = Prisma.raw(columns.map((c) => `"${c}"`).join(', '));
   const incoming = Prisma.raw(columns.map((c) => `x."${c}"`).join(', '));
   const recordset = Prisma.sql`jsonb_to_recordset(${json}::jsonb) AS ${recordsetType(kind as CatalogKind<unknown>, kind.namespaced)}`;
-  if (fresh) {
-    // A gateway created in this transaction has nothing to compare with.
-    await tx.$executeRaw`
-      INSERT INTO ${table} (id, gateway_id, ${list}, created_at, updated_at)
-      SELECT x.id, ${gatewayId}::uuid, ${incoming}, now(), now() FROM ${recordset}`;
-    return { ...none, added: rows.length };
-  }
   const key = Prisma.raw(`"${kind.key}"`);
   const stored = Prisma.raw(columns.map((c) => `t."${c}"`).join(', '));
   const assignments = Prisma.raw(columns.map((c) => `"${c}" = x."${c}"`).join(', '));
@@ -145,18 +136,12 @@ async function assertNamesFree(tx: Tx, table: Prisma.Sql, gatewayId: string, nam
   if (taken[0]) throw new NameConflictError(taken[0].name);
 }
 
-export interface SyncOptions {
-  /** The gateway was created in this transaction: only inserts, nothing to compare. */
-  fresh?: boolean;
-}
-
-export async function syncCatalog(tx: Tx, gatewayId: string, slug: string, rules: NamingRules, catalog: PeerCatalog, options: SyncOptions = {}): Promise<SyncReport> {
-  const fresh = options.fresh ?? false;
+export async function syncCatalog(tx: Tx, gatewayId: string, slug: string, rules: NamingRules, catalog: PeerCatalog): Promise<SyncReport> {
   // Sequential: one transaction runs one statement at a time anyway.
-  const tools = await syncKind(tx, TOOLS, gatewayId, slug, rules, catalog.tools, fresh);
-  const resources = await syncKind(tx, RESOURCES, gatewayId, slug, rules, catalog.resources, fresh);
-  const resourceTemplates = await syncKind(tx, RESOURCE_TEMPLATES, gatewayId, slug, rules, catalog.resourceTemplates, fresh);
-  const prompts = await syncKind(tx, PROMPTS, gatewayId, slug, rules, catalog.prompts, fresh);
+  const tools = await syncKind(tx, TOOLS, gatewayId, slug, rules, catalog.tools);
+  const resources = await syncKind(tx, RESOURCES, gatewayId, slug, rules, catalog.resources);
+  const resourceTemplates = await syncKind(tx, RESOURCE_TEMPLATES, gatewayId, slug, rules, catalog.resourceTemplates);
+  const prompts = await syncKind(tx, PROMPTS, gatewayId, slug, rules, catalog.prompts);
   return { tools, resources, resourceTemplates, prompts };
 }
 

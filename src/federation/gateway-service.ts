@@ -70,7 +70,7 @@ export class GatewayService {
           ...snapshotColumns(snapshot, new Date()),
         },
       });
-      const report = await syncCatalog(tx, created.id, created.slug, this.o.naming, snapshot.catalog, { fresh: true });
+      const report = await syncCatalog(tx, created.id, created.slug, this.o.naming, snapshot.catalog);
       const added = await this.o.events.record(tx, 'GATEWAY_ADDED', created.id, { name: created.name, catalog: report });
       return { gateway: created, events: [added] };
     }, valid.name);

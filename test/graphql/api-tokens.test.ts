@@ -9,8 +9,8 @@ import { openDatabase } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { ApiTokenService } from '../../src/security/api-tokens.js';
 import { graphql } from '../gql/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { backendAvailable, backends, createPostgresDatabase, testDatabase } from '../helpers/db.js';
+import { silentLogger, startTestApp, type TestApp } from '../helpers/app.js';
+import { backendAvailable, backends, createPostgresDatabase, keptOpen, testDatabase } from '../helpers/db.js';
 
 const CreateToken = graphql(`
   mutation CreateToken($name: String!, $scopes: [ApiScope!]!) {
@@ -130,7 +130,7 @@ for (const backend of backends) {
     test('with no ADMIN_TOKEN, a fresh database gets one admin token, announced once and never again', async () => {
       const database = await testDatabase(backend);
       // The first app must not close the database the second one starts on.
-      const kept = { ...database, close: async () => undefined };
+      const kept = keptOpen(database);
       const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', SECRET_KEY: randomBytes(32).toString('base64') });
       const announced: string[] = [];
       const logs: string[] = [];
@@ -177,7 +177,7 @@ describe.runIf(backendAvailable('postgres'))('bootstrap by workers starting toge
     const dbs = await Promise.all(Array.from({ length: 4 }, () => openDatabase({ kind: 'postgres', url })));
     try {
       await dbs[0]!.migrate();
-      const logger = createLogger('fatal', new Writable({ write: (_c, _e, done) => done() }));
+      const logger = silentLogger();
       const announced: string[] = [];
       const issued = await Promise.all(dbs.map((db) => new ApiTokenService(db.prisma, undefined).bootstrap(logger, (m) => announced.push(m))));
       expect(issued.filter(Boolean)).toHaveLength(1);

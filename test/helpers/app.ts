@@ -9,6 +9,11 @@ import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/db/database.js';
 import { testDatabase, type Backend } from './db.js';
 
+/** A logger that writes nowhere: for apps and services whose logs a test does not read. */
+export function silentLogger(level: Config['LOG_LEVEL'] = 'fatal') {
+  return createLogger(level, new Writable({ write: (_chunk, _encoding, done) => done() }));
+}
+
 export interface TestApp {
   app: App;
   adminToken: string;

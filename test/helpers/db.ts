@@ -23,6 +23,11 @@ export interface TestDatabaseOptions extends Pick<OpenOptions, 'onQuery'> {
   empty?: boolean;
 }
 
+/** The same database, with a close() that leaves it open: for an app that must not end it for the next one. */
+export function keptOpen(db: Database): Database {
+  return { ...db, close: async () => undefined };
+}
+
 export async function testDatabase(backend: Backend, options: TestDatabaseOptions = {}): Promise<Database> {
   const open = { onQuery: options.onQuery };
   if (backend === 'pglite') {

@@ -1,24 +1,20 @@
 // Workers on one database must share the key that seals peer credentials: a
 // start with another key is refused before it serves anything.
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
-import { createLogger } from '../../src/logger.js';
 import { SecretBox } from '../../src/security/secret-box.js';
 import { SecretKeyMismatchError, verifySecretKey } from '../../src/security/secret-key-check.js';
-import { backendAvailable, backends, createPostgresDatabase, testDatabase } from '../helpers/db.js';
+import { silentLogger } from '../helpers/app.js';
+import { backendAvailable, backends, createPostgresDatabase, keptOpen, testDatabase } from '../helpers/db.js';
 
 const newKey = () => randomBytes(32).toString('base64');
-const quiet = createLogger('fatal', new Writable({ write: (_c, _e, done) => done() }));
-/** A database the app may "close" without closing it, so the next start can use it. */
-const kept = (db: Database): Database => ({ ...db, close: async () => undefined });
 
 function start(db: Database, secretKey: string): Promise<App> {
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'fatal', ADMIN_TOKEN: randomBytes(24).toString('hex'), SECRET_KEY: secretKey });
-  return createApp(config, { database: kept(db), logger: quiet, announce: () => undefined });
+  return createApp(config, { database: keptOpen(db), logger: silentLogger(), announce: () => undefined });
 }
 
 for (const backend of backends) {
