@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { databaseTarget, openDatabase, type Database } from './db/database.js';
 import { EventBus } from './events/event-bus.js';
 import { createGatewayService } from './federation/create-gateway-service.js';
+import { createHealthChecker } from './health/create-health-checker.js';
 import type { Services } from './graphql/context.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/yoga.js';
@@ -57,7 +58,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
     const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX) : EventBus.inProcess();
     const federation = createGatewayService(config, db.prisma, events, box, logger);
-    const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways };
+    const health = createHealthChecker(config, { db, events, gateways: federation.gateways, peers: federation.peers, box, logger });
+    const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker };
 
     const tracker = new RequestTracker();
     const yoga = createGraphQLServer(config, logger, services, { onHttpSubscription: (res) => tracker.markStream(res) });
@@ -74,6 +76,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     let closing: Promise<void> | undefined;
     const shutdown = async () => {
+      // First, so that another worker takes over the checks while this one drains.
+      await health.close();
       server.close();
       tracker.stopKeepAlive(() => server.closeIdleConnections());
       server.closeIdleConnections();
@@ -89,6 +93,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger.info('stopped');
     };
 
+    health.start();
     return {
       config,
       logger,

@@ -66,6 +66,42 @@ export const configSchema = z.object({
   PEER_TIMEOUT_MS: int(100, 600_000).default(10_000).describe('Bound on connecting to a peer and on each request to it.'),
   PEER_RETRY_TOTAL_MS: int(0, 3_600_000).default(30_000).describe('Bound on all attempts of one peer operation, retries included.'),
   PEER_RETRIES: int(0, 20).default(3).describe('Retries of a peer operation after failures that can pass (refused, timeouts, 408/429/502/503/504).'),
+  HEALTH_CHECKS: bool.default(true).describe('`false`: this worker never leads and never checks peers; it serves the API only.'),
+  HEALTH_CHECK_INTERVAL_MS: int(100, 86_400_000).default(60_000).describe('Time between the starts of two health sweeps over every enabled gateway.'),
+  HEALTH_CHECK_CONCURRENCY: int(1, 1000).default(20).describe('Most peers checked at once.'),
+  HEALTH_CHECK_TIMEOUT_MS: int(100, 600_000).default(10_000).describe('Bound on one health check as a whole (initialize and ping). Resyncs keep the PEER_* bounds.'),
+  HEALTH_CHECK_SPREAD_PERCENT: int(0, 90).default(50).describe('Share of the interval over which a sweep spreads the starts of its checks, with jitter (0: all at once, bounded by the concurrency).'),
+  HEALTH_CHECK_MAX_BACKOFF_MS: int(100, 86_400_000).default(600_000).describe('Longest wait between two checks of an unreachable gateway; the wait doubles from one interval up to this.'),
+  UNHEALTHY_THRESHOLD: int(1, 1000).default(3).describe('Failed checks in a row after which a gateway is UNREACHABLE and its entries leave the catalog.'),
+  CATALOG_REFRESH_INTERVAL_MS: int(1_000, 604_800_000).default(900_000).describe('How often the leader resyncs the catalog of each reachable gateway (a gateway\'s own refreshIntervalMs wins).'),
+  LIST_CHANGED_DEBOUNCE_MS: int(0, 600_000).default(1_000).describe('A burst of list_changed notifications from one peer within this time is one resync.'),
+  LEADER_ELECTION: z
+    .enum(['redis', 'postgres', 'file', 'none'])
+    .optional()
+    .describe('How workers elect the one that runs the health checker. Unset: `redis` with REDIS_URL, else `postgres` (advisory lock) on PostgreSQL, else `none` (PGlite: this process is alone). `file`: a lock file in DATA_DIR, for workers sharing one disk.'),
+  LEADER_LOCK_TTL_MS: int(1_000, 600_000).default(15_000).describe('Life of the leader lock; a dead leader is replaced after at most this plus LEADER_RETRY_MS.'),
+  LEADER_LOCK_EXTEND_MS: int(100, 300_000).default(5_000).describe('How often the leader extends its lock; at most half of LEADER_LOCK_TTL_MS.'),
+  LEADER_RETRY_MS: int(100, 300_000).default(3_000).describe('How often a worker that does not lead tries to take the lock.'),
+});
+
+/** Rules between variables, each reported on the variable to change. */
+const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
+  if (config.LEADER_LOCK_TTL_MS < 2 * config.LEADER_LOCK_EXTEND_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LEADER_LOCK_TTL_MS'],
+      message: `expected at least twice LEADER_LOCK_EXTEND_MS (${config.LEADER_LOCK_EXTEND_MS}), so that one failed extension does not lose the lock`,
+    });
+  }
+  if (config.HEALTH_CHECK_MAX_BACKOFF_MS < config.HEALTH_CHECK_INTERVAL_MS) {
+    ctx.addIssue({ code: 'custom', path: ['HEALTH_CHECK_MAX_BACKOFF_MS'], message: 'expected at least HEALTH_CHECK_INTERVAL_MS' });
+  }
+  if (config.LEADER_ELECTION === 'redis' && !config.REDIS_URL) {
+    ctx.addIssue({ code: 'custom', path: ['LEADER_ELECTION'], message: '`redis` needs REDIS_URL' });
+  }
+  if (config.LEADER_ELECTION === 'postgres' && !config.DATABASE_URL?.startsWith('postgres')) {
+    ctx.addIssue({ code: 'custom', path: ['LEADER_ELECTION'], message: '`postgres` needs a postgres:// DATABASE_URL' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -81,7 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .filter((key) => env[key] !== undefined && env[key] !== '')
       .map((key) => [key, env[key]]),
   );
-  const parsed = configSchema.safeParse(present);
+  const parsed = checkedConfigSchema.safeParse(present);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '?');

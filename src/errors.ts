@@ -34,3 +34,10 @@ export class DuplicateGatewayError extends Error {
     super('a gateway with the same URL and the same credentials is already registered');
   }
 }
+
+export class GatewayDisabledError extends Error {
+  override name = 'GatewayDisabledError';
+  constructor(readonly gatewayId: string) {
+    super('the gateway is disabled: enable it first (disabled gateways are not checked or synced)');
+  }
+}

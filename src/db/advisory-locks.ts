@@ -11,4 +11,6 @@ export const LOCK_SPACE = {
   peerFingerprint: 0x6d637066,
   /** Only one worker creates the bootstrap admin token. */
   bootstrapToken: 0x6d637062,
+  /** Session locks of the workers' elected roles (LEADER_ELECTION=postgres). */
+  leader: 0x6d63706c,
 } as const;

@@ -1,5 +1,6 @@
-// Builds the gateway service with its outbound HTTP and peer probe, all
+// Builds the gateway service with its outbound HTTP and peer access, all
 // bounded by the configuration, around the credentials box the app loaded.
+// The health checker reaches peers through the same access (and OAuth tokens).
 import type { Config } from '../config.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
@@ -7,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { GatewayService } from './gateway-service.js';
 import { createHttpAgent } from './http-agent.js';
-import { createPeerProbe } from './peer-probe.js';
+import { createPeerAccess } from './peer-probe.js';
 
 export function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, box: SecretBox, logger: Logger) {
   const http = createHttpAgent({
@@ -16,7 +17,7 @@ export function createGatewayService(config: Config, prisma: PrismaClient, event
     // SSE streams idle between events; cut them only well after a request would have timed out.
     bodyTimeoutMs: config.PEER_TIMEOUT_MS * 3,
   });
-  const probe = createPeerProbe({
+  const peers = createPeerAccess({
     fetch: http.fetch,
     timeoutMs: config.PEER_TIMEOUT_MS,
     retry: { totalTimeoutMs: config.PEER_RETRY_TOTAL_MS, retries: config.PEER_RETRIES },
@@ -25,10 +26,10 @@ export function createGatewayService(config: Config, prisma: PrismaClient, event
     prisma,
     events,
     box,
-    probe,
+    probe: peers.probe,
     naming: { separator: config.TOOL_NAME_SEPARATOR, maxLength: config.TOOL_NAME_MAX_LENGTH },
     urlPolicy: { blockPrivateNetworks: config.PEER_BLOCK_PRIVATE_NETWORKS },
     logger,
   });
-  return { gateways, close: () => http.close() };
+  return { gateways, peers, http, close: () => http.close() };
 }

@@ -12,6 +12,8 @@ export interface GatewayInput {
   description?: string | null;
   tags?: string[] | null;
   auth?: PeerAuth | null;
+  /** Its own catalog refresh interval; null: the deployment's. */
+  refreshIntervalMs?: number | null;
 }
 
 export interface ValidGatewayInput {
@@ -22,12 +24,16 @@ export interface ValidGatewayInput {
   description: string | null;
   tags: string[];
   auth: PeerAuth;
+  refreshIntervalMs: number | null;
 }
 
 const MAX_NAME = 100;
 const MAX_DESCRIPTION = 2000;
 const MAX_TAGS = 20;
 const MAX_TAG = 50;
+/** A peer resynced more often than every 10 s costs more than it tells; once a week is the least. */
+const MIN_REFRESH_MS = 10_000;
+const MAX_REFRESH_MS = 7 * 86_400_000;
 
 export function validName(raw: string): { name: string; slug: string } {
   const name = raw.trim();
@@ -49,6 +55,14 @@ export function validDescription(description: string | null | undefined): string
   const text = description?.trim() || null;
   if (text && text.length > MAX_DESCRIPTION) throw new ValidationError('description', `at most ${MAX_DESCRIPTION} characters`);
   return text;
+}
+
+export function validRefreshInterval(ms: number | null | undefined): number | null {
+  if (ms === null || ms === undefined) return null;
+  if (!Number.isInteger(ms) || ms < MIN_REFRESH_MS || ms > MAX_REFRESH_MS) {
+    throw new ValidationError('refreshIntervalMs', `must be a whole number of milliseconds from ${MIN_REFRESH_MS} to ${MAX_REFRESH_MS}, or null for the default`);
+  }
+  return ms;
 }
 
 export function validAuth(auth: PeerAuth | null | undefined): PeerAuth {
@@ -98,5 +112,6 @@ export async function validGatewayInput(input: GatewayInput, policy: UrlPolicyOp
     description: validDescription(input.description),
     tags: validTags(input.tags),
     auth: await vetAuthUrls(validAuth(input.auth), policy),
+    refreshIntervalMs: validRefreshInterval(input.refreshIntervalMs),
   };
 }

@@ -3,7 +3,8 @@
 // then writes the gateway, its catalog diff and its event in one transaction,
 // so a failure leaves nothing half-written.
 import type { EventBus, EventType, GatewayEventMessage } from '../events/event-bus.js';
-import { NameConflictError, NotFoundError } from '../errors.js';
+import { gatewayStatus } from '../catalog/filters.js';
+import { GatewayDisabledError, NameConflictError, NotFoundError } from '../errors.js';
 import type { Gateway, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Transport } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
@@ -12,11 +13,20 @@ import { checkPeerUrl, type UrlPolicyOptions } from '../security/url-policy.js';
 import { mergeAuth, requireSecretsOnMove, type AuthPatch } from './auth-changes.js';
 import { authFingerprint, openAuth, sealAuth } from './auth-storage.js';
 import { changedAnything, emptyReport, syncCatalog, type SyncReport } from './catalog-sync.js';
-import { validAuth, validDescription, validGatewayInput, validName, validTags, vetAuthUrls, type GatewayInput } from './gateway-input.js';
+import {
+  validAuth,
+  validDescription,
+  validGatewayInput,
+  validName,
+  validRefreshInterval,
+  validTags,
+  vetAuthUrls,
+  type GatewayInput,
+} from './gateway-input.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { NamingRules } from './naming.js';
 import type { PeerAuth } from './peer-auth.js';
-import { snapshotColumns, type PeerProbe, type PeerSnapshot } from './peer-snapshot.js';
+import { snapshotColumns, storedTarget, type PeerProbe, type PeerSnapshot } from './peer-snapshot.js';
 import { assertNameFree, assertNotDuplicate, renameEntries } from './registry-guards.js';
 import { isUniqueViolation } from './unique-violation.js';
 
@@ -27,6 +37,22 @@ export interface GatewayPatch {
   description?: string | null;
   tags?: string[] | null;
   auth?: AuthPatch;
+  /** Undefined keeps it, null returns to the deployment's default. */
+  refreshIntervalMs?: number | null;
+}
+
+export interface RefreshOptions {
+  /**
+   * Runs first in the writing transaction, so that nothing is written unless
+   * it passes: the health checker's leadership fence.
+   */
+  fence?: (tx: Tx) => Promise<void>;
+  /** Refuse a disabled gateway (background resyncs; an operator's refresh may sync one). */
+  requireEnabled?: boolean;
+  /** Ends the probe early (lost leadership, shutdown, a check's deadline). */
+  signal?: AbortSignal;
+  /** Written with the result: what the health check that led to this resync measured. */
+  latencyMs?: number;
 }
 
 export interface GatewayServiceOptions {
@@ -65,6 +91,7 @@ export class GatewayService {
           transport: valid.transport,
           description: valid.description,
           tags: valid.tags,
+          refreshIntervalMs: valid.refreshIntervalMs,
           authFingerprint: fingerprint,
           ...this.sealed(valid.auth),
           ...snapshotColumns(snapshot, new Date()),
@@ -86,6 +113,7 @@ export class GatewayService {
       if (naming.name !== current.name || naming.slug !== current.slug) await assertNameFree(this.o.prisma, naming.name, naming.slug, id);
       const url = patch.url != null ? await checkPeerUrl(patch.url, this.o.urlPolicy) : current.url;
       const transport = patch.transport ?? current.transport;
+      const refreshIntervalMs = patch.refreshIntervalMs === undefined ? undefined : validRefreshInterval(patch.refreshIntervalMs);
       requireSecretsOnMove(current, url, patch.auth);
       const auth = patch.auth ? await vetAuthUrls(validAuth(mergeAuth(current, patch.auth, this.o.box)), this.o.urlPolicy) : null;
       const reconnect = url !== current.url || transport !== current.transport || auth !== null;
@@ -105,6 +133,7 @@ export class GatewayService {
             transport,
             description: patch.description !== undefined ? validDescription(patch.description) : undefined,
             tags: patch.tags != null ? validTags(patch.tags) : undefined,
+            refreshIntervalMs,
             authFingerprint: fingerprint,
             ...(auth ? this.sealed(auth) : {}),
             ...(snapshot ? snapshotColumns(snapshot, new Date()) : {}),
@@ -162,24 +191,39 @@ export class GatewayService {
     });
   }
 
-  /** Resyncs now. Refreshes of one gateway queue behind each other. */
-  async refresh(id: string): Promise<{ gateway: Gateway; report: SyncReport }> {
+  /**
+   * Resyncs now. Refreshes of one gateway queue behind each other. A gateway
+   * that was unreachable is reachable again once this succeeds, and says so
+   * with GATEWAY_HEALTH_CHANGED.
+   */
+  async refresh(id: string, options: RefreshOptions = {}): Promise<{ gateway: Gateway; report: SyncReport }> {
     return this.perGateway.run(id, async () => {
       const current = await this.find(id);
-      const snapshot = await this.probeStored(current);
+      if (options.requireEnabled && !current.enabled) throw new GatewayDisabledError(id);
+      const snapshot = await this.probeStored(current, options.signal);
       const { gateway, report, events } = await this.write(async (tx) => {
+        await options.fence?.(tx);
         // Row lock: refreshes from other workers wait here rather than interleave.
-        const [locked] = await tx.$queryRaw<{ fingerprint: string | null; transport: string }[]>`
-          SELECT auth_fingerprint AS fingerprint, transport::text AS transport FROM gateway WHERE id = ${id}::uuid FOR UPDATE`;
+        const [locked] = await tx.$queryRaw<{ fingerprint: string | null; transport: string; enabled: boolean; reachable: boolean }[]>`
+          SELECT auth_fingerprint AS fingerprint, transport::text AS transport, enabled, reachable FROM gateway WHERE id = ${id}::uuid FOR UPDATE`;
         if (!locked) throw new NotFoundError('gateway', id);
+        if (options.requireEnabled && !locked.enabled) throw new GatewayDisabledError(id);
         // Another worker changed the URL, transport or credentials while we probed: what we
         // hold is the old peer's catalog, and that change has already synced the new one.
         if (locked.fingerprint !== current.authFingerprint || locked.transport !== current.transport) {
           return { gateway: await tx.gateway.findUniqueOrThrow({ where: { id } }), report: emptyReport(), events: [] };
         }
-        const updated = await tx.gateway.update({ where: { id }, data: snapshotColumns(snapshot, new Date()) });
+        const updated = await tx.gateway.update({
+          where: { id },
+          data: { ...snapshotColumns(snapshot, new Date()), ...(options.latencyMs !== undefined ? { lastLatencyMs: options.latencyMs } : {}) },
+        });
         const sync = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
-        const out = changedAnything(sync) ? [await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: sync })] : [];
+        const out: GatewayEventMessage[] = [];
+        if (!locked.reachable) {
+          const change = { name: updated.name, oldStatus: gatewayStatus(locked), newStatus: gatewayStatus(updated), lastError: null };
+          out.push(await this.o.events.record(tx, 'GATEWAY_HEALTH_CHANGED', id, change));
+        }
+        if (changedAnything(sync)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: sync }));
         return { gateway: updated, report: sync, events: out };
       });
       this.broadcast(events);
@@ -200,8 +244,8 @@ export class GatewayService {
     return gateway;
   }
 
-  private probeStored(gateway: Gateway): Promise<PeerSnapshot> {
-    return this.o.probe({ gatewayId: gateway.id, url: gateway.url, transport: gateway.transport, auth: openAuth(gateway, this.o.box) });
+  private probeStored(gateway: Gateway, signal?: AbortSignal): Promise<PeerSnapshot> {
+    return this.o.probe(storedTarget(gateway, this.o.box), signal);
   }
 
   private sealed(auth: PeerAuth) {

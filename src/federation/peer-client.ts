@@ -41,6 +41,10 @@ export interface ConnectOptions {
   timeoutMs: number;
   clientInfo?: Implementation;
   signal?: AbortSignal;
+  /** Server notifications (list_changed and the like); without it they are dropped. */
+  onNotification?: (notification: { method: string; params?: unknown }) => void;
+  /** Every error the session reports outside an exchange (a broken event stream, say). */
+  onError?: (error: unknown) => void;
 }
 
 export interface PeerSession {
@@ -79,6 +83,7 @@ const LEGACY_STATUSES = new Set([400, 404, 405]);
 const ListPromptsKeepingArguments = ListPromptsResultSchema.extend({
   prompts: z.array(PromptSchema.extend({ arguments: z.array(z.looseObject({ ...PromptArgumentSchema.shape, title: z.string().optional() })).optional() })),
 });
+const NO_RECONNECT = { maxRetries: 0, initialReconnectionDelay: 1_000, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1 };
 /** A pagination that has not ended after this many pages is a peer bug, not a catalog. */
 const MAX_PAGES = 10_000;
 
@@ -117,7 +122,12 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
     }
   };
   const url = new URL(options.url);
-  const transport = kind === 'SSE' ? new SSEClientTransport(url, { fetch }) : new StreamableHTTPClientTransport(url, { fetch });
+  // The SDK would reopen a dropped Streamable HTTP event stream on its own, out
+  // of our sight; the one who holds a standing session decides that instead.
+  const transport =
+    kind === 'SSE'
+      ? new SSEClientTransport(url, { fetch })
+      : new StreamableHTTPClientTransport(url, { fetch, reconnectionOptions: NO_RECONNECT });
   // The Client keeps the negotiated version to itself; the transport is told it.
   let protocolVersion = '';
   const setVersion = transport.setProtocolVersion.bind(transport);
@@ -134,7 +144,12 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
   let unhealthy = false;
   client.onerror = (error) => {
     if (!broken.signal.aborted && breaksSession(error)) broken.abort(explain(error));
+    options.onError?.(error);
   };
+  if (options.onNotification) {
+    const notify = options.onNotification;
+    client.fallbackNotificationHandler = async (notification) => notify(notification);
+  }
 
   const run = async <T>(exchange: (o: RequestOptions) => Promise<T>): Promise<T> => {
     // A controller per exchange, aborted only on failure: the SDK never removes its

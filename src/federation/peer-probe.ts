@@ -1,11 +1,13 @@
-// The GatewayService's view of a peer: connect, list everything, disconnect.
-// Auth providers that hold state (OAuth tokens) are kept per set of
-// credentials, so the token fetched while registering a gateway is the one its
-// later syncs use, until it expires, is rejected, or the credentials change.
+// How the control plane reaches a peer: the GatewayService's probe (connect,
+// list everything, disconnect) and plain sessions for health checks and
+// standing list_changed sessions. Auth providers that hold state (OAuth
+// tokens) are kept per set of credentials and shared by all three, so the
+// token fetched while registering a gateway is the one its later checks and
+// syncs use, until it expires, is rejected, or the credentials change.
 import type { FetchLike } from './http-agent.js';
 import type { PeerProbe, PeerSnapshot, PeerTarget } from './peer-snapshot.js';
 import { canonicalAuth, createAuthHeaders, type AuthHeaders } from './peer-auth.js';
-import { probePeer } from './peer-client.js';
+import { connectPeer, probePeer, type ConnectOptions, type PeerSession } from './peer-client.js';
 import type { RetryOptions } from './retry.js';
 
 export interface PeerProbeOptions {
@@ -17,13 +19,44 @@ export interface PeerProbeOptions {
   maxProviders?: number;
 }
 
-export function createPeerProbe(options: PeerProbeOptions): PeerProbe {
+export interface SessionOptions {
+  /** Bound on connecting and on each request; default: the probe's. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Another fetch for this session (standing sessions idle longer than a body timeout allows). */
+  fetch?: FetchLike;
+  /** Called with each server notification (list_changed and the like). */
+  onNotification?: ConnectOptions['onNotification'];
+  /** Errors the session reports outside an exchange (its event stream broke, say). */
+  onError?: ConnectOptions['onError'];
+}
+
+export interface PeerAccess {
+  probe: PeerProbe;
+  /** An initialized session with the peer, with its stored credentials; the caller closes it. */
+  connect(target: PeerTarget, options?: SessionOptions): Promise<PeerSession>;
+}
+
+export function createPeerAccess(options: PeerProbeOptions): PeerAccess {
   const providers = new ProviderCache(options.maxProviders ?? 1_000, (auth) =>
     createAuthHeaders(auth, { fetch: options.fetch, timeoutMs: options.timeoutMs }),
   );
 
-  return async (target): Promise<PeerSnapshot> => {
+  const connect = (target: PeerTarget, session: SessionOptions = {}): Promise<PeerSession> =>
+    connectPeer({
+      url: target.url,
+      transport: target.transport,
+      auth: providers.get(target.auth),
+      fetch: session.fetch ?? options.fetch,
+      timeoutMs: session.timeoutMs ?? options.timeoutMs,
+      signal: session.signal,
+      onNotification: session.onNotification,
+      onError: session.onError,
+    });
+
+  const probe = async (target: PeerTarget, signal?: AbortSignal): Promise<PeerSnapshot> => {
     const result = await probePeer({
+      signal,
       url: target.url,
       transport: target.transport,
       auth: providers.get(target.auth),
@@ -39,6 +72,7 @@ export function createPeerProbe(options: PeerProbeOptions): PeerProbe {
       catalog: { tools: result.tools, resources: result.resources, resourceTemplates: result.resourceTemplates, prompts: result.prompts },
     };
   };
+  return { probe, connect };
 }
 
 /**

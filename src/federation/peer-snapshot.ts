@@ -3,6 +3,8 @@
 import { ValidationError } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Transport } from '../generated/prisma/enums.js';
+import type { SecretBox } from '../security/secret-box.js';
+import { openAuth } from './auth-storage.js';
 import { hasNul, type PeerCatalog } from './catalog-sync.js';
 import type { PeerAuth } from './peer-auth.js';
 
@@ -23,8 +25,8 @@ export interface PeerTarget {
   auth: PeerAuth;
 }
 
-/** Connects, lists everything, disconnects; throws PeerConnectionError. */
-export type PeerProbe = (target: PeerTarget) => Promise<PeerSnapshot>;
+/** Connects, lists everything, disconnects; throws PeerConnectionError. The signal ends it early. */
+export type PeerProbe = (target: PeerTarget, signal?: AbortSignal) => Promise<PeerSnapshot>;
 
 /** The gateway's columns after a successful probe: what it said, and that it answered. */
 export function snapshotColumns(snapshot: PeerSnapshot, now: Date) {
@@ -41,5 +43,13 @@ export function snapshotColumns(snapshot: PeerSnapshot, now: Date) {
     lastError: null,
     lastSeenAt: now,
     lastCheckedAt: now,
+    catalogSyncedAt: now,
+    // It answered: any back-off of the health checker starts over.
+    nextCheckAt: null,
   };
+}
+
+/** How to reach a stored gateway, with its credentials opened. */
+export function storedTarget(gateway: Parameters<typeof openAuth>[0] & { id: string; url: string; transport: Transport }, box: SecretBox): PeerTarget {
+  return { gatewayId: gateway.id, url: gateway.url, transport: gateway.transport, auth: openAuth(gateway, box) };
 }

@@ -1,5 +1,6 @@
 import type { EventBus } from '../events/event-bus.js';
 import type { GatewayService } from '../federation/gateway-service.js';
+import type { HealthChecker } from '../health/health-checker.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { ApiTokenService } from '../security/api-tokens.js';
 import type { Principal } from '../security/scopes.js';
@@ -10,6 +11,7 @@ export interface Services {
   tokens: ApiTokenService;
   events: EventBus;
   gateways: GatewayService;
+  health: HealthChecker;
 }
 
 export interface GraphQLContext extends Services {

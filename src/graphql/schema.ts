@@ -17,6 +17,7 @@ import './types/viewer.js';
 import './types/peer-auth.js';
 import './types/gateway-mutations.js';
 import './types/federation.js';
+import './types/health.js';
 
 builder.queryType({ authScopes: { read: true } });
 builder.mutationType({});

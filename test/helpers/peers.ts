@@ -80,6 +80,10 @@ export interface TestPeer {
   requests: PeerRequests;
   /** Changes what the next list calls return. */
   setCatalog(catalog: CatalogInput): void;
+  /** Sends notifications/tools/list_changed on every open session; resolves with how many sessions it reached. */
+  notifyToolsChanged(): Promise<number>;
+  /** Event streams (Streamable HTTP GET, or SSE) open right now: the sessions notifications can reach. */
+  openStreams(): number;
   close(): Promise<void>;
 }
 
@@ -112,6 +116,8 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
   const requests: PeerRequests = { http: 0, rejected: 0, unauthorized: 0, methods: {}, times: [] };
   let toolPages = 0;
   const streamable = new Map<string, StreamableHTTPServerTransport>();
+  const servers = new Set<Server>();
+  let streams = 0;
   const sse = new Map<string, { transport: SSEServerTransport; res: ServerResponse }>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -139,6 +145,10 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
       return;
     }
     const path = new URL(req.url ?? '/', 'http://peer').pathname;
+    if (req.method === 'GET' && String(req.headers.accept).includes('text/event-stream')) {
+      streams++;
+      res.on('close', () => streams--);
+    }
     if (method === 'tools/list' && options.garbage === 'json') return garbage(req, res, body);
     if (options.transport === 'sse') return routeSse(req, res, path, body);
     return routeStreamable(req, res, path, body);
@@ -164,8 +174,13 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
         sessionIdGenerator: randomUUID,
         onsessioninitialized: (id) => void streamable.set(id, created),
       });
-      created.onclose = () => created.sessionId && streamable.delete(created.sessionId);
-      await createMcpServer().connect(created);
+      const server = createMcpServer();
+      created.onclose = () => {
+        servers.delete(server);
+        if (created.sessionId) streamable.delete(created.sessionId);
+      };
+      await server.connect(created);
+      servers.add(server);
       transport = created;
     }
     await transport.handleRequest(req, res, body);
@@ -175,8 +190,13 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
     if (req.method === 'GET' && path === '/mcp') {
       const transport = new SSEServerTransport('/messages', res);
       sse.set(transport.sessionId, { transport, res });
-      res.on('close', () => sse.delete(transport.sessionId));
-      await createMcpServer().connect(transport);
+      const server = createMcpServer();
+      res.on('close', () => {
+        sse.delete(transport.sessionId);
+        servers.delete(server);
+      });
+      await server.connect(transport);
+      servers.add(server);
       return;
     }
     if (req.method === 'POST' && path === '/messages') {
@@ -233,6 +253,11 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
     url: `http://127.0.0.1:${port}/mcp`,
     requests,
     setCatalog,
+    notifyToolsChanged: async () => {
+      const sent = await Promise.allSettled([...servers].map((server) => server.sendToolListChanged()));
+      return sent.filter((r) => r.status === 'fulfilled').length;
+    },
+    openStreams: () => streams,
     close: () => closeServer(http),
   };
 }

@@ -4,6 +4,7 @@ import { DuplicateGatewayError, NameConflictError, NotFoundError, ValidationErro
 import { PeerConnectionError } from '../../federation/peer-errors.js';
 import { builder } from '../builder.js';
 import { TransportEnum } from './enums.js';
+import { PeerFailureReason } from './peer-failure.js';
 import { ErrorInterface } from './errors.js';
 import { Gateway } from './gateway.js';
 import { Tool } from './tool.js';
@@ -20,10 +21,6 @@ builder.objectType(DuplicateGatewayError, {
   name: 'DuplicateGatewayError',
   interfaces: [ErrorInterface],
   fields: (t) => ({ existingGatewayId: t.globalID({ resolve: (e) => ({ type: 'Gateway', id: e.existingGatewayId }) }) }),
-});
-
-const PeerFailureReason = builder.enumType('PeerFailureReason', {
-  values: ['DNS', 'REFUSED', 'TIMEOUT', 'TLS', 'HTTP_STATUS', 'AUTH_REJECTED', 'PROTOCOL'] as const,
 });
 
 builder.objectType(PeerConnectionError, {
@@ -45,6 +42,10 @@ const GatewayFields = (required: boolean) =>
       description: t.string({ required: false }),
       tags: t.stringList({ required: false }),
       auth: t.field({ type: PeerAuthInput, required: false }),
+      refreshIntervalMs: t.int({
+        required: false,
+        description: 'Resync this gateway\'s catalog this often (10000 to 604800000 ms); null: CATALOG_REFRESH_INTERVAL_MS.',
+      }),
     }),
   });
 const RegisterGatewayInput = GatewayFields(true);

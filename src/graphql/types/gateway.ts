@@ -38,6 +38,17 @@ export const Gateway = builder.prismaNode('Gateway', {
     lastCheckedAt: t.expose('lastCheckedAt', { type: 'DateTime', nullable: true }),
     consecutiveFailures: t.exposeInt('consecutiveFailures'),
     lastError: t.exposeString('lastError', { nullable: true }),
+    lastLatencyMs: t.exposeInt('lastLatencyMs', { nullable: true, description: 'Duration of the last successful health check.' }),
+    nextCheckAt: t.expose('nextCheckAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the health checker checks it next; null: at its next sweep.',
+    }),
+    refreshIntervalMs: t.exposeInt('refreshIntervalMs', {
+      nullable: true,
+      description: 'Its own catalog refresh interval; null: the deployment\'s CATALOG_REFRESH_INTERVAL_MS.',
+    }),
+    catalogSyncedAt: t.expose('catalogSyncedAt', { type: 'DateTime', nullable: true, description: 'When its catalog was last synced.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     tools: t.relatedConnection('tools', { cursor: 'id', totalCount: true, query: { orderBy: { name: 'asc' } } }),

@@ -1,0 +1,26 @@
+// One health check: initialize and ping, with the gateway's stored transport
+// and credentials, bounded as a whole. It lists nothing: a check must stay
+// cheap for the peer. A port that answers HTTP but not MCP fails here too.
+import { classifyError, type PeerConnectionError } from '../federation/peer-errors.js';
+import type { PeerAccess } from '../federation/peer-probe.js';
+import type { PeerTarget } from '../federation/peer-snapshot.js';
+
+export type CheckOutcome = { ok: true; latencyMs: number } | { ok: false; error: PeerConnectionError };
+
+export async function checkPeer(peers: PeerAccess, target: PeerTarget, timeoutMs: number, signal?: AbortSignal): Promise<CheckOutcome> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const bound = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const started = performance.now();
+  try {
+    const session = await peers.connect(target, { timeoutMs, signal: bound });
+    try {
+      await session.run((options) => session.client.ping(options));
+      return { ok: true, latencyMs: Math.max(0, Math.round(performance.now() - started)) };
+    } finally {
+      // Not awaited: the answer is in, and a slow goodbye (DELETE) must not delay the result.
+      void session.close();
+    }
+  } catch (error) {
+    return { ok: false, error: classifyError(error) };
+  }
+}

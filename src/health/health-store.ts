@@ -1,0 +1,84 @@
+// Writes a health check's result: failures counted in the database (so a new
+// leader goes on from them), the status change and its event in the same
+// transaction. The write happens only if the gateway is still there, enabled,
+// and reached the same way as when the check began; the checker's writes also
+// carry their leadership term, which the database checks in the same statement.
+import { gatewayStatus, type GatewayStatus } from '../catalog/filters.js';
+import type { EventBus, GatewayEventMessage } from '../events/event-bus.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { Transport } from '../generated/prisma/enums.js';
+import { HEALTH_CHECKER_ROLE } from './leadership-store.js';
+
+export interface CheckedGateway {
+  id: string;
+  authFingerprint: string | null;
+  transport: Transport;
+}
+
+export type CheckResult = { ok: true; latencyMs: number } | { ok: false; error: string };
+
+export interface RecordOptions {
+  /** The checker's term; null for a manual check, which no leader owns. */
+  term: bigint | null;
+  threshold: number;
+  /** When to check next, given the failures in a row after this result. */
+  nextCheckAt(failures: number): Date | null;
+}
+
+export interface Recorded {
+  written: boolean;
+  status?: GatewayStatus;
+  consecutiveFailures?: number;
+}
+
+interface LockedRow {
+  name: string;
+  enabled: boolean;
+  reachable: boolean;
+  failures: number;
+  fingerprint: string | null;
+  transport: string;
+}
+
+export async function recordCheck(
+  prisma: PrismaClient,
+  events: EventBus,
+  gateway: CheckedGateway,
+  result: CheckResult,
+  options: RecordOptions,
+): Promise<Recorded> {
+  const { recorded, event } = await prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<LockedRow[]>`
+      SELECT name, enabled, reachable, consecutive_failures AS failures, auth_fingerprint AS fingerprint, transport::text AS transport
+      FROM gateway WHERE id = ${gateway.id}::uuid FOR UPDATE`;
+    // Deleted, disabled or moved while we checked: this result speaks of nothing that still exists.
+    if (!row || !row.enabled || row.fingerprint !== gateway.authFingerprint || row.transport !== gateway.transport) {
+      return { recorded: { written: false }, event: undefined };
+    }
+    const failures = result.ok ? 0 : row.failures + 1;
+    // Success never turns an unreachable gateway back on here: that takes a resync (GatewayService.refresh).
+    const reachable = result.ok ? row.reachable : row.reachable && failures < options.threshold;
+    const next = options.nextCheckAt(failures);
+    // In the statement that writes: the database refuses it if a newer term has begun.
+    const fence =
+      options.term === null ? Prisma.sql`true` : Prisma.sql`leader_term_is_current(${HEALTH_CHECKER_ROLE}, ${options.term}::bigint)`;
+    const count = result.ok
+      ? await tx.$executeRaw`
+          UPDATE gateway SET consecutive_failures = 0, last_error = NULL, last_checked_at = now(), last_seen_at = now(),
+            last_latency_ms = ${result.latencyMs}, next_check_at = ${next}
+          WHERE id = ${gateway.id}::uuid AND ${fence}`
+      : await tx.$executeRaw`
+          UPDATE gateway SET consecutive_failures = ${failures}, last_error = ${result.error}, last_checked_at = now(),
+            reachable = ${reachable}, next_check_at = ${next}
+          WHERE id = ${gateway.id}::uuid AND ${fence}`;
+    if (count !== 1) return { recorded: { written: false }, event: undefined };
+    const oldStatus = gatewayStatus(row);
+    const newStatus = gatewayStatus({ enabled: true, reachable });
+    const recorded: Recorded = { written: true, status: newStatus, consecutiveFailures: failures };
+    if (oldStatus === newStatus) return { recorded, event: undefined };
+    const change = { name: row.name, oldStatus, newStatus, lastError: result.ok ? null : result.error, consecutiveFailures: failures };
+    return { recorded, event: await events.record(tx, 'GATEWAY_HEALTH_CHANGED', gateway.id, change) };
+  });
+  if (event) events.broadcast(event as GatewayEventMessage);
+  return recorded;
+}
