@@ -97,10 +97,10 @@ const checkedConfigSchema = configSchema.superRefine((config, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['HEALTH_CHECK_MAX_BACKOFF_MS'], message: 'expected at least HEALTH_CHECK_INTERVAL_MS' });
   }
   if (config.LEADER_ELECTION === 'redis' && !config.REDIS_URL) {
-    ctx.addIssue({ code: 'custom', path: ['LEADER_ELECTION'], message: '`redis` needs REDIS_URL' });
+    ctx.addIssue({ code: 'custom', path: ['LEADER_ELECTION'], message: 'expected REDIS_URL to be set for `redis`' });
   }
   if (config.LEADER_ELECTION === 'postgres' && !config.DATABASE_URL?.startsWith('postgres')) {
-    ctx.addIssue({ code: 'custom', path: ['LEADER_ELECTION'], message: '`postgres` needs a postgres:// DATABASE_URL' });
+    ctx.addIssue({ code: 'custom', path: ['LEADER_ELECTION'], message: 'expected a postgres:// DATABASE_URL for `postgres`' });
   }
 });
 

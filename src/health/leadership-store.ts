@@ -77,14 +77,8 @@ export async function fenceTerm(tx: Prisma.TransactionClient, role: string, term
   await tx.$queryRaw`SELECT leader_term_is_current(${role}, ${term}::bigint)`;
 }
 
-/** Whether an error is the database refusing a write from a stale term. */
+/** Whether an error is the database refusing a write from a stale term (raw from the driver, or wrapped by Prisma). */
 export function isStaleTerm(error: unknown): boolean {
-  for (let link = error as { code?: unknown; cause?: unknown; meta?: unknown } | undefined, depth = 0; link && depth < 6; depth++) {
-    if (link.code === STALE_TERM_SQLSTATE) return true;
-    const meta = link.meta as { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } | undefined;
-    if (meta?.code === STALE_TERM_SQLSTATE || meta?.driverAdapterError?.cause?.originalCode === STALE_TERM_SQLSTATE) return true;
-    if (typeof (link as Error).message === 'string' && (link as Error).message.includes('leadership term') && (link as Error).message.includes('is stale')) return true;
-    link = link.cause as typeof link;
-  }
-  return false;
+  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  return e?.code === STALE_TERM_SQLSTATE || e?.meta?.driverAdapterError?.cause?.originalCode === STALE_TERM_SQLSTATE;
 }

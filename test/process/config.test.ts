@@ -44,11 +44,45 @@ describe('loadConfig', () => {
     ['SECRET_KEY', 'not-32-bytes'],
     ['GRAPHIQL', 'yes'],
     ['MAX_BODY_BYTES', '10'],
+    ['HEALTH_CHECK_INTERVAL_MS', '0'],
+    ['HEALTH_CHECK_INTERVAL_MS', '-60000'],
+    ['HEALTH_CHECK_CONCURRENCY', '0'],
+    ['HEALTH_CHECK_SPREAD_PERCENT', '100'],
+    ['UNHEALTHY_THRESHOLD', '0'],
+    ['LEADER_ELECTION', 'zookeeper'],
   ])('%s=%j is a ConfigError naming the variable and what it expects', (variable, value) => {
     const message = configError({ [variable]: value });
     expect(message).toMatch(new RegExp(`^\\s*${variable}: .*expected`, 'm'));
     // Exactly the one bad variable is blamed.
     expect(message.match(/^\s*[A-Z_]+: /gm)).toHaveLength(1);
+  });
+
+  it.each([
+    // One failed extension must not lose the lock: the TTL covers two steps.
+    [{ LEADER_LOCK_TTL_MS: '9000', LEADER_LOCK_EXTEND_MS: '5000' }, 'LEADER_LOCK_TTL_MS'],
+    [{ HEALTH_CHECK_INTERVAL_MS: '60000', HEALTH_CHECK_MAX_BACKOFF_MS: '1000' }, 'HEALTH_CHECK_MAX_BACKOFF_MS'],
+    [{ LEADER_ELECTION: 'redis' }, 'LEADER_ELECTION'],
+    [{ LEADER_ELECTION: 'postgres', DATABASE_URL: 'memory:' }, 'LEADER_ELECTION'],
+  ])('settings that contradict each other (%j) blame %s', (env, variable) => {
+    const message = configError(env);
+    expect(message).toMatch(new RegExp(`^\\s*${variable}: .*expected`, 'm'));
+    expect(message.match(/^\s*[A-Z_]+: /gm)).toHaveLength(1);
+  });
+
+  it('health and election defaults: checks on, every minute, threshold 3, a 15 s lock extended every 5 s', () => {
+    expect(loadConfig({})).toMatchObject({
+      HEALTH_CHECKS: true,
+      HEALTH_CHECK_INTERVAL_MS: 60_000,
+      HEALTH_CHECK_CONCURRENCY: 20,
+      HEALTH_CHECK_TIMEOUT_MS: 10_000,
+      UNHEALTHY_THRESHOLD: 3,
+      HEALTH_CHECK_MAX_BACKOFF_MS: 600_000,
+      CATALOG_REFRESH_INTERVAL_MS: 900_000,
+      LIST_CHANGED_DEBOUNCE_MS: 1_000,
+      LEADER_LOCK_TTL_MS: 15_000,
+      LEADER_LOCK_EXTEND_MS: 5_000,
+    });
+    expect(loadConfig({ LEADER_ELECTION: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' }).LEADER_ELECTION).toBe('redis');
   });
 
   it('reports every bad variable at once', () => {
@@ -82,5 +116,11 @@ describe('src/main.ts with a bad value', () => {
     expect(code).toBe(2);
     expect(main.stderr()).toMatch(/^\s*PORT: expected a whole number from 0 to 65535$/m);
     expect(main.stdout()).not.toMatch(/listening/);
+  });
+
+  it('exits with code 2 for a lock TTL shorter than two extension steps', async () => {
+    const main = startMain({ LEADER_LOCK_TTL_MS: '1000', LEADER_LOCK_EXTEND_MS: '800' });
+    expect((await main.exited).code).toBe(2);
+    expect(main.stderr()).toMatch(/^\s*LEADER_LOCK_TTL_MS: expected at least twice LEADER_LOCK_EXTEND_MS/m);
   });
 });
