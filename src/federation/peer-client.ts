@@ -111,7 +111,12 @@ interface Seen {
 async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<PeerSession> {
   const seen: Seen = { secrets: new Set() };
   const signed = authenticatedFetch(options.fetch, options.auth ?? NO_AUTH, (values) => values.forEach((v) => seen.secrets.add(v)));
+  // The SDK opens a standing GET event stream after every initialize. Only a
+  // session that listens for notifications needs one; for the others (probes,
+  // health checks) it would cost the peer a request and a held connection.
+  const listens = options.onNotification !== undefined;
   const fetch: FetchLike = async (url, init) => {
+    if (kind === 'STREAMABLE_HTTP' && !listens && (init?.method ?? 'GET') === 'GET') return new Response(null, { status: 405 });
     try {
       const response = await signed(url, init);
       if (!response.ok) seen.lastResponse = { status: response.status, retryAfter: response.headers.get('retry-after') };

@@ -42,6 +42,8 @@ export interface HealthCheckerOptions {
   logger: Logger;
   settings: HealthSettings;
   instanceId: string;
+  /** Told of each finished sweep (metrics, benchmarks). */
+  onSweep?: (sweep: SweepRecord) => void;
 }
 
 const GATEWAY_COLUMNS = {
@@ -54,6 +56,7 @@ const GATEWAY_COLUMNS = {
   authSecret: true,
   authFingerprint: true,
   reachable: true,
+  consecutiveFailures: true,
   catalogSyncedAt: true,
   refreshIntervalMs: true,
 } as const;
@@ -156,6 +159,8 @@ export class HealthChecker {
     if (!gateway.enabled) throw new GatewayDisabledError(id);
     const outcome = await checkPeer(this.o.peers, storedTarget(gateway, this.o.box), this.s.timeoutMs);
     const recorded = await this.apply(gateway, outcome, null, null);
+    // Deleted while we checked: there is no gateway left to show the result on.
+    if (!recorded.written && (await this.o.prisma.gateway.count({ where: { id } })) === 0) throw new NotFoundError('gateway', id);
     return { gatewayId: id, outcome, recorded };
   }
 
@@ -180,6 +185,7 @@ export class HealthChecker {
     while (!dispatch.signal.aborted) {
       const sweep = await this.sweep(leading, nominal);
       if (dispatch.signal.aborted) return;
+      this.o.onSweep?.(sweep);
       let next = nominal + this.s.intervalMs;
       const now = Date.now();
       if (now > next) {

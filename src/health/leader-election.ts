@@ -105,9 +105,10 @@ export class LeaderElection {
     const term: Term = { number, since: new Date(), signal: end.signal };
     const held: Held = { term, lease, end };
     this.held = held;
-    lease.lost.addEventListener('abort', () => void this.endTerm(reasonOf(lease.lost.reason), { retryAfter: this.o.retryMs, of: held }), {
-      once: true,
-    });
+    const onLost = () => void this.endTerm(reasonOf(lease.lost.reason), { retryAfter: this.o.retryMs, of: held });
+    // Lost while the term was being begun: abort fires once, and it has fired already.
+    if (lease.lost.aborted) return void onLost();
+    lease.lost.addEventListener('abort', onLost, { once: true });
     // The lease shown to other workers follows the lock's; a newer term in the database deposes us.
     const renew = setInterval(() => {
       renewTerm(this.o.prisma, this.o.role, number, this.o.ttlMs).then(

@@ -80,6 +80,7 @@ export interface RegisterInput {
   description?: string;
   tags?: string[];
   auth?: Record<string, unknown>;
+  refreshIntervalMs?: number | null;
 }
 
 // Each takes the token to call with (default: the admin token).
