@@ -3,6 +3,7 @@
 // HEALTH_CHECK_CONCURRENCY at once and spread over part of the interval; it
 // resyncs catalogs that are due, and holds list_changed sessions. Every write
 // it makes carries its term. Any worker can check one gateway on request.
+import { setMaxListeners } from 'node:events';
 import { GatewayDisabledError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { GatewayService, RefreshOptions } from '../federation/gateway-service.js';
@@ -106,6 +107,8 @@ export class HealthChecker {
   lead(term: Term): void {
     const dispatch = new AbortController();
     term.signal.addEventListener('abort', () => dispatch.abort(), { once: true });
+    // Each check and each waiting sweep worker listens on these: up to HEALTH_CHECK_CONCURRENCY at once, by design.
+    setMaxListeners(this.s.concurrency + 16, term.signal, dispatch.signal);
     const watchers = new ListChangedWatchers({
       peers: this.o.peers,
       gateways: this.o.gateways,
