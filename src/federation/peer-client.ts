@@ -85,8 +85,8 @@ const ListPromptsKeepingArguments = ListPromptsResultSchema.extend({
   prompts: z.array(PromptSchema.extend({ arguments: z.array(z.looseObject({ ...PromptArgumentSchema.shape, title: z.string().optional() })).optional() })),
 });
 /**
- * Each Client would build its own Ajv (a few hundred µs of setup, most of a
- * health check's CPU); one instance serves them all, compiled schemas included.
+ * Each Client would build its own Ajv (about 0.4 ms, a seventh of a health
+ * check's CPU); one instance serves them all, compiled schemas included.
  */
 let validator: AjvJsonSchemaValidator | undefined;
 const sharedValidator = () => (validator ??= new AjvJsonSchemaValidator());
