@@ -14,8 +14,21 @@ import { RequestTracker } from './http/request-tracker.js';
 import { createRouter } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
 import { ApiTokenService } from './security/api-tokens.js';
+import { OpenSessions } from './security/open-sessions.js';
 import { SecretBox } from './security/secret-box.js';
 import { verifySecretKey } from './security/secret-key-check.js';
+
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use (another process listens on this port)',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  ENOTFOUND: 'HOST does not resolve',
+  EAI_AGAIN: 'HOST could not be resolved (temporary DNS failure)',
+};
 
 export interface AppOptions {
   logger?: Logger;
@@ -32,7 +45,7 @@ export interface App {
   services: Services;
   yoga: GraphQLServer;
   server: Server;
-  /** Listens on HOST:PORT and resolves with the base URL. */
+  /** Listens on HOST:PORT and resolves with the base URL; then creates and announces the bootstrap token if one is due. */
   listen(): Promise<string>;
   /** Graceful shutdown; idempotent. */
   close(): Promise<void>;
@@ -54,16 +67,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const box = await SecretBox.load(config.SECRET_KEY, config.DATA_DIR);
     await verifySecretKey(db.prisma, box);
 
-    const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN);
-    await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
-    const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX) : EventBus.inProcess();
+    const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN, logger);
+    const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX, logger) : EventBus.inProcess(logger);
     const federation = createGatewayService(config, db.prisma, events, box, logger);
     const health = createHealthChecker(config, { db, events, gateways: federation.gateways, peers: federation.peers, box, logger });
     const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker };
 
     const tracker = new RequestTracker();
-    const yoga = createGraphQLServer(config, logger, services, { onHttpSubscription: (res) => tracker.markStream(res) });
-    const route = createRouter(config, db, yoga);
+    const sessions = new OpenSessions(db.prisma, logger);
+    tokens.onRevoked((tokenId) => sessions.revoked(tokenId));
+    const yoga = createGraphQLServer(config, logger, services, {
+      onHttpSubscription: (res, principal) => {
+        tracker.markStream(res);
+        res.once('close', sessions.add(principal.tokenId, () => res.end()));
+      },
+    });
+    const route = createRouter(config, db, yoga, events);
     const server = createServer((req, res) => {
       tracker.track(res);
       Promise.resolve(route(req, res)).catch((error: unknown) => {
@@ -72,7 +91,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         res.end();
       });
     });
-    const websockets = attachWebSocketServer(server, yoga, tokens);
+    const websockets = attachWebSocketServer(server, yoga, tokens, sessions, { maxPayload: config.MAX_BODY_BYTES });
 
     let closing: Promise<void> | undefined;
     const shutdown = async () => {
@@ -82,6 +101,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       tracker.stopKeepAlive(() => server.closeIdleConnections());
       server.closeIdleConnections();
       await websockets.close();
+      sessions.close();
       tracker.endStreams();
       if (!(await tracker.drain(config.SHUTDOWN_TIMEOUT_MS))) {
         logger.warn({ inFlight: tracker.size }, 'shutdown timeout: closing the remaining connections');
@@ -101,8 +121,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       services,
       yoga,
       server,
-      listen: () =>
-        new Promise((resolve, reject) => {
+      async listen() {
+        const url = await new Promise<string>((resolve, reject) => {
           server.once('error', reject);
           server.listen(config.PORT, config.HOST, () => {
             server.off('error', reject);
@@ -110,7 +130,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
             resolve(`http://${host}:${port}`);
           });
-        }),
+        }).catch((error: NodeJS.ErrnoException) => {
+          throw new ListenError(`cannot listen on ${config.HOST}:${config.PORT}: ${LISTEN_REASONS[error.code ?? ''] ?? error.message}`);
+        });
+        // Only now: a token printed by a start that then failed to listen would be
+        // stored, shown once to nobody who could use it, and never shown again.
+        await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));
+        return url;
+      },
       close: () => (closing ??= shutdown()),
     };
   } catch (error) {

@@ -49,12 +49,18 @@ export const configSchema = z.object({
     .describe('Key for peer credentials at rest. Unset: generated into DATA_DIR/secret.key (mode 0600). Every worker on one database needs the same key: a start with another is refused.'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` turns off GraphiQL and Pothos\' unused-query checks.'),
   GRAPHIQL: bool.optional().describe('Serve GraphiQL at /graphql in a browser. Default: on unless NODE_ENV=production.'),
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'expected origins such as https://dash.example:8443, comma-separated')).min(1))
+    .optional()
+    .describe('Origins (comma-separated, `https://host[:port]`) whose pages may call the API from a browser. Unset: no cross-origin access.'),
   MAX_QUERY_DEPTH: int(1, 100).default(12).describe('Deepest selection a GraphQL operation may have.'),
   MAX_QUERY_COST: int(1, 1_000_000).default(20_000).describe('Largest cost (graphql-armor cost limit) of one operation.'),
   MAX_QUERY_ALIASES: int(0, 1000).default(30).describe('Most aliases in one operation.'),
   MAX_QUERY_TOKENS: int(10, 1_000_000).default(5_000).describe('Most lexical tokens in one operation.'),
   MAX_QUERY_DIRECTIVES: int(0, 1000).default(50).describe('Most directives in one operation.'),
-  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576).describe('Largest request body accepted on /graphql.'),
+  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576).describe('Largest request body accepted on /graphql, and largest WebSocket message (a bigger one closes the socket with 1009).'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('How long shutdown waits for in-flight requests before closing them.'),
   TOOL_NAME_SEPARATOR: z
     .string()
@@ -62,10 +68,16 @@ export const configSchema = z.object({
     .default('__')
     .describe('Between a gateway slug and an original tool or prompt name: `<slug><separator><name>`.'),
   TOOL_NAME_MAX_LENGTH: int(16, 1024).default(128).describe('Longest namespaced tool or prompt name; longer ones are refused, never cut.'),
-  PEER_BLOCK_PRIVATE_NETWORKS: bool.default(false).describe('Refuse peers in private and loopback ranges (link-local and metadata addresses are always refused).'),
+  PEER_BLOCK_PRIVATE_NETWORKS: bool.default(false).describe('Refuse peers in private and loopback ranges, at registration and at every connection (link-local, unspecified and metadata addresses are always refused).'),
   PEER_TIMEOUT_MS: int(100, 600_000).default(10_000).describe('Bound on connecting to a peer and on each request to it.'),
   PEER_RETRY_TOTAL_MS: int(0, 3_600_000).default(30_000).describe('Bound on all attempts of one peer operation, retries included.'),
   PEER_RETRIES: int(0, 20).default(3).describe('Retries of a peer operation after failures that can pass (refused, timeouts, 408/429/502/503/504).'),
+  PEER_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024)
+    .default(16_777_216)
+    .describe('Largest body of one HTTP response from a peer, counted as it arrives; an event stream counts each event, not the whole stream. Past it the response is cut and the operation fails with PROTOCOL.'),
+  PEER_MAX_CATALOG_ENTRIES: int(1, 10_000_000)
+    .default(50_000)
+    .describe('Most tools (and, each on its own, resources, resource templates, prompts) one peer may list, counted page by page; more fails with PROTOCOL.'),
   HEALTH_CHECKS: bool.default(true).describe('`false`: this worker never leads and never checks peers; it serves the API only.'),
   HEALTH_CHECK_INTERVAL_MS: int(100, 86_400_000).default(60_000).describe('Time between the starts of two health sweeps over every enabled gateway.'),
   HEALTH_CHECK_CONCURRENCY: int(1, 1000).default(20).describe('Most peers checked at once.'),

@@ -1,6 +1,15 @@
 // Expected failures of the services. They carry no GraphQL; the API registers
 // each one as a typed result (src/graphql/types/errors.ts).
 
+/** Longest piece of input an error message repeats; the rest is counted, not echoed. */
+const ECHO_MAX = 80;
+
+/** Input as an error message may show it: quoted, and cut when long (a peer may send a megabyte-long name). */
+export function quoted(value: string, max = ECHO_MAX): string {
+  if (value.length <= max) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
+}
+
 export class ValidationError extends Error {
   override name = 'ValidationError';
   constructor(
@@ -24,7 +33,7 @@ export class NotFoundError extends Error {
 export class NameConflictError extends Error {
   override name = 'NameConflictError';
   constructor(readonly conflictingName: string) {
-    super(`the name ${JSON.stringify(conflictingName)} is already taken`);
+    super(`the name ${quoted(conflictingName)} is already taken`);
   }
 }
 

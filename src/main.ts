@@ -16,25 +16,39 @@ async function main(): Promise<void> {
 
   // Loaded only once the configuration is known to be good: the app's module
   // graph (Prisma, Pothos, PGlite) takes seconds to load, a typo should not.
-  const [{ createApp }, { DataDirLockedError }, { MigrationError }, { SecretKeyMismatchError }] = await Promise.all([
+  const [{ createApp, ListenError }, { DataDirError }, { DataDirLockedError }, { MigrationError }, { SecretKeyMismatchError }] = await Promise.all([
     import('./app.js'),
+    import('./data-dir.js'),
     import('./db/data-dir-lock.js'),
     import('./db/migrator.js'),
     import('./security/secret-key-check.js'),
   ]);
+  /** Failures a user can fix: one line, exit 1. Anything else is a bug and keeps its stack. */
+  const expected = (error: unknown) =>
+    error instanceof DataDirError ||
+    error instanceof DataDirLockedError ||
+    error instanceof MigrationError ||
+    error instanceof SecretKeyMismatchError ||
+    error instanceof ListenError;
 
   let app;
   try {
     app = await createApp(config);
   } catch (error) {
-    if (error instanceof DataDirLockedError || error instanceof MigrationError || error instanceof SecretKeyMismatchError) {
-      console.error(`cannot start: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
+    if (!expected(error)) throw error;
+    console.error(`cannot start: ${(error as Error).message}`);
+    process.exit(1);
   }
 
-  const url = await app.listen();
+  let url;
+  try {
+    url = await app.listen();
+  } catch (error) {
+    if (!expected(error)) throw error;
+    console.error(`cannot start: ${(error as Error).message}`);
+    await app.close().catch(() => undefined);
+    process.exit(1);
+  }
   app.logger.info({ url }, 'listening');
   console.log(`MCP federation control plane listening on ${url}`);
   if (graphiqlEnabled(config)) console.log(`GraphiQL: ${url}/graphql (open it in a browser)`);

@@ -1,9 +1,9 @@
 // PGlite owns its data directory for one process only; a second writer would
 // corrupt it. The lock is a directory created atomically and refreshed while we
 // live, so a crashed owner's lock goes stale and can be taken over.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { ensureDirectory } from '../data-dir.js';
 
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError';
@@ -12,7 +12,7 @@ export class DataDirLockedError extends Error {
 const STALE_MS = 10_000;
 
 export async function lockDataDir(dataDir: string, onLost: (error: Error) => void): Promise<() => Promise<void>> {
-  await mkdir(dataDir, { recursive: true });
+  await ensureDirectory(dataDir);
   try {
     return await lockfile.lock(dataDir, {
       lockfilePath: join(dataDir, 'pglite.lock'),

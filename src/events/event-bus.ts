@@ -1,13 +1,14 @@
 // Lifecycle events: recorded in the event log, then fanned out to subscribers.
 // With REDIS_URL the fan-out goes through Redis pub/sub, so a subscriber on any
-// worker sees events published by every other worker.
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, type PubSub } from 'graphql-yoga';
-import { Redis } from 'ioredis';
+// worker sees events published by every other worker. Either way, the
+// subscribers of one process hang off one listener (see fanout.ts).
 import type { EventType } from '../generated/prisma/enums.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+import { Fanout } from './fanout.js';
+import { RedisTransport, type EventBusReadiness } from './redis-transport.js';
 
-export type { EventType };
+export type { EventType, EventBusReadiness };
 
 export interface GatewayEventMessage {
   /** Position in the event log, as a decimal string (BigInt does not survive JSON). */
@@ -20,35 +21,33 @@ export interface GatewayEventMessage {
 
 const ALL_EVENTS_TOPIC = 'gateway-events';
 
-/** One topic; over Redis its name is the channel's, prefixed per deployment. */
-type Topics = Record<string, [GatewayEventMessage]>;
-
 type Db = PrismaClient | Prisma.TransactionClient;
+
+const READY: EventBusReadiness = { ready: true };
 
 export class EventBus {
   private constructor(
-    private readonly pubsub: PubSub<Topics>,
-    private readonly topic: string,
-    private readonly closeTransport: () => Promise<void>,
+    private readonly fanout: Fanout<GatewayEventMessage>,
+    private readonly redis: RedisTransport | undefined,
   ) {}
 
-  static inProcess(): EventBus {
-    return new EventBus(createPubSub<Topics>(), ALL_EVENTS_TOPIC, async () => undefined);
+  static inProcess(logger?: Logger): EventBus {
+    return new EventBus(subscribers(logger), undefined);
   }
 
-  /** `channelPrefix` keeps deployments that share one Redis apart: channels are server-wide. */
-  static overRedis(url: string, channelPrefix: string): EventBus {
-    const publishClient = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
-    const subscribeClient = new Redis(url, { lazyConnect: false });
-    const eventTarget = createRedisEventTarget<never>({ publishClient, subscribeClient });
-    return new EventBus(createPubSub<Topics>({ eventTarget }), `${channelPrefix}:${ALL_EVENTS_TOPIC}`, async () => {
-      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
-    });
+  /**
+   * The channel is `<channelPrefix>:gateway-events`: channels are server-wide,
+   * and the prefix keeps deployments that share one Redis apart.
+   */
+  static overRedis(url: string, channelPrefix: string, logger: Logger): EventBus {
+    const fanout = subscribers(logger);
+    const redis = new RedisTransport(url, `${channelPrefix}:${ALL_EVENTS_TOPIC}`, logger, (message) => fanout.deliver(message));
+    return new EventBus(fanout, redis);
   }
 
   /** Every event broadcast from now on, by this worker or (over Redis) any other. */
-  subscribe(): AsyncIterable<GatewayEventMessage> {
-    return this.pubsub.subscribe(this.topic);
+  subscribe(): AsyncIterableIterator<GatewayEventMessage> {
+    return this.fanout.subscribe();
   }
 
   /**
@@ -67,8 +66,14 @@ export class EventBus {
     };
   }
 
+  /**
+   * Hands a committed event to the subscribers. Never throws: over Redis, an
+   * event that cannot be published is logged and counted (notFannedOut), and
+   * stays in the event log.
+   */
   broadcast(message: GatewayEventMessage): void {
-    this.pubsub.publish(this.topic, message);
+    if (this.redis) this.redis.publish(message);
+    else this.fanout.deliver(message);
   }
 
   async publish(db: Db, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {
@@ -77,7 +82,23 @@ export class EventBus {
     return message;
   }
 
-  close(): Promise<void> {
-    return this.closeTransport();
+  /** For /readyz: over Redis, whether events can be published and received now. */
+  readiness(): Promise<EventBusReadiness> {
+    return this.redis ? this.redis.readiness() : Promise.resolve(READY);
   }
+
+  /** Events recorded since the start that reached no subscriber because Redis was unreachable. */
+  get notFannedOut(): number {
+    return this.redis?.notFannedOutTotal ?? 0;
+  }
+
+  close(): Promise<void> {
+    return this.redis ? this.redis.close() : Promise.resolve();
+  }
+}
+
+function subscribers(logger: Logger | undefined): Fanout<GatewayEventMessage> {
+  return new Fanout<GatewayEventMessage>((error) =>
+    logger?.warn({ err: { message: (error as Error).message } }, 'event bus: a subscriber fell too far behind; it misses events until it catches up'),
+  );
 }

@@ -3,6 +3,7 @@
 // secrets sealed with the SecretBox. Only the federation service joins them.
 import type { PeerAuthType } from '../generated/prisma/enums.js';
 import type { SecretBox } from '../security/secret-box.js';
+import { normalizePeerUrl } from '../security/url-policy.js';
 import { canonicalAuth, type PeerAuth } from './peer-auth.js';
 
 export interface StoredAuth {
@@ -75,10 +76,21 @@ export function openAuth(stored: { authType: PeerAuthType; authPublic: unknown; 
   }
 }
 
+/** A URL in its one spelling (normalizePeerUrl); one that does not parse stays as it is. */
+function spelling(url: string): string {
+  try {
+    return normalizePeerUrl(url);
+  } catch {
+    return url;
+  }
+}
+
 /**
  * Same URL and same credentials give the same fingerprint, however they were
- * spelt or read back (keyed, so not reversible).
+ * spelt or read back (keyed, so not reversible): the peer URL and the token URL
+ * are normalised here whatever the caller did.
  */
 export function authFingerprint(url: string, auth: PeerAuth, box: SecretBox): string {
-  return box.fingerprint(JSON.stringify([url, canonicalAuth(auth)]));
+  const credentials = auth.type === 'oauth2ClientCredentials' ? { ...auth, tokenUrl: spelling(auth.tokenUrl) } : auth;
+  return box.fingerprint(JSON.stringify([spelling(url), canonicalAuth(credentials)]));
 }

@@ -22,6 +22,54 @@ export interface CatalogKind<Entry> {
   keyOf(entry: Entry): string;
 }
 
+/**
+ * Longest value a peer may send for one stored field of an entry, in
+ * characters; a JSON field (inputSchema, outputSchema, annotations, icons,
+ * _meta, prompt arguments) counts the characters of its JSON text. A longer one
+ * fails the whole sync with a PROTOCOL error naming the entry, the field and
+ * the limit: nothing is cut, nothing is stored.
+ */
+export const FIELD_LIMITS = {
+  /** Names, URIs, URI templates, MIME types. */
+  name: 1_024,
+  title: 1_024,
+  description: 65_536,
+  json: 262_144,
+} as const;
+
+/** The MCP spelling of a column, for messages. */
+const FIELD_NAMES: Record<string, string> = {
+  original_name: 'name',
+  uri_template: 'uriTemplate',
+  mime_type: 'mimeType',
+  input_schema: 'inputSchema',
+  output_schema: 'outputSchema',
+  meta: '_meta',
+};
+
+export interface OversizedField {
+  /** As MCP spells it (inputSchema, not input_schema). */
+  field: string;
+  /** Whether length counts the characters of the field's JSON text. */
+  json: boolean;
+  length: number;
+  limit: number;
+}
+
+/** The first stored field of the entry that is over its FIELD_LIMITS, if any. */
+export function oversizedField<Entry>(kind: CatalogKind<Entry>, entry: Entry): OversizedField | undefined {
+  const row = kind.toRow(entry);
+  for (const [column, type] of Object.entries(kind.columns)) {
+    const value = row[column];
+    if (value === undefined || value === null || type === 'bigint') continue;
+    const limit = type === 'jsonb' ? FIELD_LIMITS.json : column === 'title' || column === 'description' ? FIELD_LIMITS[column] : FIELD_LIMITS.name;
+    // A text column holds what the peer sent; anything else would be refused by the schema before this.
+    const length = type === 'jsonb' ? (JSON.stringify(value)?.length ?? 0) : String(value).length;
+    if (length > limit) return { field: FIELD_NAMES[column] ?? column, json: type === 'jsonb', length, limit };
+  }
+  return undefined;
+}
+
 export const TOOLS: CatalogKind<Tool> = {
   kind: 'tools',
   table: 'tool',

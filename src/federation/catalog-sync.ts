@@ -6,7 +6,7 @@
 // what is stored (jsonb equality ignores key order), so an unchanged catalog
 // is never read back into JavaScript.
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { NameConflictError, ValidationError } from '../errors.js';
+import { NameConflictError, quoted, ValidationError } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type CatalogKind } from './catalog-kinds.js';
 import { namespacedName, type NamingRules } from './naming.js';
@@ -53,7 +53,7 @@ function incomingRows<Entry>(kind: CatalogKind<Entry>, entries: Entry[], slug: s
   return entries.map((entry, index) => {
     const key = kind.keyOf(entry);
     const field = `${kind.kind}[${index}]`;
-    if (keys.has(key)) throw new ValidationError(field, `the peer lists ${JSON.stringify(key)} twice in ${kind.kind}`);
+    if (keys.has(key)) throw new ValidationError(field, `the peer lists ${quoted(key)} twice in ${kind.kind}`);
     keys.add(key);
     const row = kind.toRow(entry) as Row;
     if (kind.namespaced) row.name = namespacedName(slug, key, rules, field);
@@ -74,7 +74,7 @@ function storableJson<Entry>(kind: CatalogKind<Entry>, entries: Entry[], rows: R
   const index = rows.findIndex(hasNul); // rows are in the peer's order
   if (index < 0) return json;
   const key = kind.keyOf(entries[index]!);
-  throw new ValidationError(`${kind.kind}[${index}]`, `the peer's entry ${JSON.stringify(key)} contains a NUL character, which cannot be stored`);
+  throw new ValidationError(`${kind.kind}[${index}]`, `the peer's entry ${quoted(key)} contains a NUL character, which cannot be stored`);
 }
 
 async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: string, slug: string, rules: NamingRules, entries: Entry[]): Promise<SyncCounts> {

@@ -16,11 +16,14 @@ export function createGatewayService(config: Config, prisma: PrismaClient, event
     headersTimeoutMs: config.PEER_TIMEOUT_MS,
     // SSE streams idle between events; cut them only well after a request would have timed out.
     bodyTimeoutMs: config.PEER_TIMEOUT_MS * 3,
+    // Every connection (stored gateways, token endpoints) is vetted again under today's policy.
+    blockPrivateNetworks: config.PEER_BLOCK_PRIVATE_NETWORKS,
   });
   const peers = createPeerAccess({
     fetch: http.fetch,
     timeoutMs: config.PEER_TIMEOUT_MS,
     retry: { totalTimeoutMs: config.PEER_RETRY_TOTAL_MS, retries: config.PEER_RETRIES },
+    limits: { maxResponseBytes: config.PEER_MAX_RESPONSE_BYTES, maxCatalogEntries: config.PEER_MAX_CATALOG_ENTRIES },
   });
   const gateways = new GatewayService({
     prisma,

@@ -1,5 +1,5 @@
 // Validation of what an operator asks for, before anything touches a peer.
-import { ValidationError } from '../errors.js';
+import { quoted, ValidationError } from '../errors.js';
 import type { Transport } from '../generated/prisma/enums.js';
 import { checkPeerUrl, type UrlPolicyOptions } from '../security/url-policy.js';
 import { slugify } from './naming.js';
@@ -86,7 +86,7 @@ export function validAuth(auth: PeerAuth | null | undefined): PeerAuth {
         if (/[\r\n]/.test(h.value)) throw new ValidationError(`auth.headers[${i}].value`, 'must not contain line breaks');
         // Header names are case-insensitive: a second spelling would silently win.
         if (auth.headers.findIndex((o) => o.name.toLowerCase() === h.name.toLowerCase()) !== i) {
-          throw new ValidationError(`auth.headers[${i}].name`, `header ${h.name} is given twice`);
+          throw new ValidationError(`auth.headers[${i}].name`, `header ${quoted(h.name)} is given twice`);
         }
       });
       break;

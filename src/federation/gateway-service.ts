@@ -8,6 +8,7 @@ import { GatewayDisabledError, NameConflictError, NotFoundError } from '../error
 import type { Gateway, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Transport } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
+import { currentActor } from '../security/actor.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { checkPeerUrl, type UrlPolicyOptions } from '../security/url-policy.js';
 import { mergeAuth, requireSecretsOnMove, type AuthPatch } from './auth-changes.js';
@@ -26,7 +27,8 @@ import {
 import { KeyedMutex } from './keyed-mutex.js';
 import type { NamingRules } from './naming.js';
 import type { PeerAuth } from './peer-auth.js';
-import { snapshotColumns, storedTarget, type PeerProbe, type PeerSnapshot } from './peer-snapshot.js';
+import { PeerConnectionError } from './peer-errors.js';
+import { snapshotColumns, storedTarget, type PeerProbe, type PeerSnapshot, type PeerTarget } from './peer-snapshot.js';
 import { assertNameFree, assertNotDuplicate, renameEntries } from './registry-guards.js';
 import { isUniqueViolation } from './unique-violation.js';
 
@@ -80,7 +82,7 @@ export class GatewayService {
     const fingerprint = authFingerprint(valid.url, valid.auth, this.o.box);
     await assertNotDuplicate(this.o.prisma, fingerprint, null);
 
-    const snapshot = await this.o.probe({ gatewayId: null, url: valid.url, transport: valid.transport, auth: valid.auth });
+    const snapshot = await this.probe({ gatewayId: null, url: valid.url, transport: valid.transport, auth: valid.auth });
     const { gateway, events } = await this.write(async (tx) => {
       await assertNotDuplicate(tx, fingerprint, null, { lock: true });
       const created = await tx.gateway.create({
@@ -101,7 +103,7 @@ export class GatewayService {
       const added = await this.o.events.record(tx, 'GATEWAY_ADDED', created.id, { name: created.name, catalog: report });
       return { gateway: created, events: [added] };
     }, valid.name);
-    this.o.logger.info({ gatewayId: gateway.id, url: gateway.url }, 'registered gateway');
+    this.o.logger.info({ gatewayId: gateway.id, url: gateway.url, actor: currentActor() }, 'registered gateway');
     this.broadcast(events);
     return gateway;
   }
@@ -121,7 +123,7 @@ export class GatewayService {
       const fingerprint = authFingerprint(url, effectiveAuth, this.o.box);
       if (reconnect) await assertNotDuplicate(this.o.prisma, fingerprint, id);
       // A failing peer throws here, before anything is written: the old configuration stays.
-      const snapshot = reconnect ? await this.o.probe({ gatewayId: id, url, transport, auth: effectiveAuth }) : null;
+      const snapshot = reconnect ? await this.probe({ gatewayId: id, url, transport, auth: effectiveAuth }) : null;
 
       const { gateway, events } = await this.write(async (tx) => {
         if (reconnect) await assertNotDuplicate(tx, fingerprint, id, { lock: true });
@@ -148,6 +150,9 @@ export class GatewayService {
         }
         return { gateway: updated, events: out };
       }, naming.name);
+      // The names of the fields asked for, never their values: auth holds secrets.
+      const fields = Object.keys(patch).filter((key) => patch[key as keyof GatewayPatch] !== undefined).sort();
+      this.o.logger.info({ gatewayId: id, fields, reconnected: reconnect, actor: currentActor() }, 'updated gateway');
       this.broadcast(events);
       return gateway;
     });
@@ -162,6 +167,7 @@ export class GatewayService {
         });
         return { gateway: deleted, events: [await this.o.events.record(tx, 'GATEWAY_DELETED', id, { name: deleted.name })] };
       });
+      this.o.logger.info({ gatewayId: id, actor: currentActor() }, 'deleted gateway');
       this.broadcast(events);
       return gateway;
     });
@@ -186,6 +192,7 @@ export class GatewayService {
         }
         return { gateway: updated, events: out };
       });
+      this.o.logger.info({ gatewayId: id, actor: currentActor() }, enabled ? 'enabled gateway' : 'disabled gateway');
       this.broadcast(events);
       return gateway;
     });
@@ -226,16 +233,19 @@ export class GatewayService {
         if (changedAnything(sync)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: sync }));
         return { gateway: updated, report: sync, events: out };
       });
+      this.o.logger.info({ gatewayId: id, report, actor: currentActor() }, 'refreshed gateway');
       this.broadcast(events);
       return { gateway, report };
     });
   }
 
   async setToolEnabled(id: string, enabled: boolean) {
-    return this.o.prisma.tool.update({ where: { id }, data: { enabled } }).catch((error: unknown) => {
+    const tool = await this.o.prisma.tool.update({ where: { id }, data: { enabled } }).catch((error: unknown) => {
       if ((error as { code?: string }).code === 'P2025') throw new NotFoundError('tool', id);
       throw error;
     });
+    this.o.logger.info({ toolId: id, gatewayId: tool.gatewayId, enabled, actor: currentActor() }, enabled ? 'enabled tool' : 'disabled tool');
+    return tool;
   }
 
   private async find(id: string): Promise<Gateway> {
@@ -245,7 +255,20 @@ export class GatewayService {
   }
 
   private probeStored(gateway: Gateway, signal?: AbortSignal): Promise<PeerSnapshot> {
-    return this.o.probe(storedTarget(gateway, this.o.box), signal);
+    return this.probe(storedTarget(gateway, this.o.box), signal);
+  }
+
+  /** The probe, with a line for each failure: reason and status, never the credentials. */
+  private async probe(target: PeerTarget, signal?: AbortSignal): Promise<PeerSnapshot> {
+    try {
+      return await this.o.probe(target, signal);
+    } catch (error) {
+      if (error instanceof PeerConnectionError) {
+        const { reason, status, message } = error;
+        this.o.logger.warn({ gatewayId: target.gatewayId, url: target.url, reason, status, message, actor: currentActor() }, 'peer connection failed');
+      }
+      throw error;
+    }
   }
 
   private sealed(auth: PeerAuth) {

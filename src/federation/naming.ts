@@ -1,6 +1,6 @@
 // How catalog entries are named for clients: <gateway slug><separator><originalName>.
 // Names are never silently altered: what does not fit is refused with a reason.
-import { ValidationError } from '../errors.js';
+import { quoted, ValidationError } from '../errors.js';
 
 /** Characters MCP (2025-11-25) allows in tool names. */
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
@@ -30,11 +30,11 @@ export function checkSeparator(separator: string): void {
 /** The namespaced name, or a ValidationError naming the offending entry. */
 export function namespacedName(slug: string, originalName: string, rules: NamingRules, field: string): string {
   if (!TOOL_NAME_PATTERN.test(originalName)) {
-    throw new ValidationError(field, `name ${JSON.stringify(originalName)} has characters MCP names do not allow (A-Z a-z 0-9 _ - .)`);
+    throw new ValidationError(field, `name ${quoted(originalName)} has characters MCP names do not allow (A-Z a-z 0-9 _ - .)`);
   }
   const name = `${slug}${rules.separator}${originalName}`;
   if (name.length > rules.maxLength) {
-    throw new ValidationError(field, `namespaced name ${name} is ${name.length} characters, over the maximum of ${rules.maxLength}`);
+    throw new ValidationError(field, `namespaced name ${quoted(name)} is ${name.length} characters, over the maximum of ${rules.maxLength}`);
   }
   return name;
 }

@@ -56,6 +56,13 @@ export interface AuthHeaders {
    * credentials are now available and the request is worth one more try.
    */
   onUnauthorized(rejected?: Record<string, string>): Promise<boolean>;
+  /**
+   * The secret values these credentials hold (password, token, header values,
+   * client secret), whether or not a request has carried them yet: a peer that
+   * echoes one back must not get it into a message. Header values actually sent
+   * are reported by authenticatedFetch as well.
+   */
+  secrets?(): string[];
 }
 
 export interface AuthOptions {
@@ -67,9 +74,11 @@ export interface AuthOptions {
   now?: () => number;
 }
 
-const fixed = (headers: Record<string, string>): AuthHeaders => ({
+/** `also`: secrets the headers carry encoded (a Basic password) or behind a scheme. */
+const fixed = (headers: Record<string, string>, also: string[] = []): AuthHeaders => ({
   headers: async () => headers,
   onUnauthorized: async () => false,
+  secrets: () => [...Object.values(headers), ...also],
 });
 
 export function createAuthHeaders(auth: PeerAuth, options: AuthOptions): AuthHeaders {
@@ -77,9 +86,9 @@ export function createAuthHeaders(auth: PeerAuth, options: AuthOptions): AuthHea
     case 'none':
       return fixed({});
     case 'basic':
-      return fixed({ authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}` });
+      return fixed({ authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}` }, [auth.password]);
     case 'bearer':
-      return fixed({ authorization: `Bearer ${auth.token}` });
+      return fixed({ authorization: `Bearer ${auth.token}` }, [auth.token]);
     case 'headers':
       return fixed(Object.fromEntries(auth.headers.map((h) => [h.name, h.value])));
     case 'oauth2ClientCredentials':
@@ -109,6 +118,13 @@ class ClientCredentials implements AuthHeaders {
     return { authorization: `Bearer ${await this.accessToken()}` };
   }
 
+  secrets(): string[] {
+    // The client secret goes to the token endpoint only, but a peer may be (or see) that endpoint.
+    const { clientId, clientSecret } = this.config;
+    const held = [clientSecret, `Basic ${clientBasic(clientId, clientSecret)}`];
+    return this.token ? [...held, `Bearer ${this.token.value}`] : held;
+  }
+
   async onUnauthorized(rejected?: Record<string, string>): Promise<boolean> {
     // Another request already replaced the rejected token: just use the new one.
     if (rejected && this.token && rejected.authorization !== `Bearer ${this.token.value}`) return true;
@@ -134,8 +150,7 @@ class ClientCredentials implements AuthHeaders {
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scopes?.length) body.set('scope', scopes.join(' '));
     if (audience) body.set('audience', audience);
-    // §2.3.1: each part is form-urlencoded before the Basic encoding.
-    const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
+    const basic = clientBasic(clientId, clientSecret);
     const requestedAt = this.now();
     let response: Response;
     try {
@@ -183,6 +198,8 @@ async function oauthErrorCode(response: Response): Promise<string | undefined> {
 }
 
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+/** §2.3.1: each part is form-urlencoded before the Basic encoding. */
+const clientBasic = (clientId: string, clientSecret: string) => Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
 
 const relabel = (error: PeerConnectionError) =>
   new PeerConnectionError(error.reason, error.message.replace(/\bpeer\b/, 'token endpoint'), error);

@@ -24,13 +24,30 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { oversizedField, PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type CatalogKind } from './catalog-kinds.js';
 import type { FetchLike } from './http-agent.js';
 import { authenticatedFetch, type AuthHeaders } from './peer-auth.js';
-import { classifyError, httpStatusError, parseRetryAfter, PeerConnectionError, withoutSecrets } from './peer-errors.js';
+import { classifyError, httpStatusError, parseRetryAfter, PeerConnectionError, secretScrubber } from './peer-errors.js';
 import { untilAborted, withRetry, type RetryOptions } from './retry.js';
 
 export type PeerTransport = 'AUTO' | 'STREAMABLE_HTTP' | 'SSE';
 export type ConnectedTransport = Exclude<PeerTransport, 'AUTO'>;
+
+/** Bounds on what a peer may send (PEER_MAX_RESPONSE_BYTES, PEER_MAX_CATALOG_ENTRIES). */
+export interface PeerLimits {
+  /**
+   * Largest HTTP response body, counted as it streams in. An event stream
+   * (text/event-stream) is counted per event instead: each event may be this
+   * big, the stream as a whole is unbounded, as a standing notification stream
+   * lives for hours and the SSE parser holds one event at a time.
+   */
+  maxResponseBytes: number;
+  /** Most entries of one kind (tools, resources, resource templates, prompts), checked page by page. */
+  maxCatalogEntries: number;
+}
+
+/** config.ts's defaults, for callers that do not pass the configuration's. */
+export const DEFAULT_PEER_LIMITS: PeerLimits = { maxResponseBytes: 16 * 1024 * 1024, maxCatalogEntries: 50_000 };
 
 export interface ConnectOptions {
   url: string | URL;
@@ -46,6 +63,8 @@ export interface ConnectOptions {
   onNotification?: (notification: { method: string; params?: unknown }) => void;
   /** Every error the session reports outside an exchange (a broken event stream, say). */
   onError?: (error: unknown) => void;
+  /** Default: DEFAULT_PEER_LIMITS. */
+  limits?: PeerLimits;
 }
 
 export interface PeerSession {
@@ -55,6 +74,9 @@ export interface PeerSession {
   readonly serverInfo: Implementation;
   readonly instructions?: string;
   readonly capabilities: ServerCapabilities;
+  readonly limits: PeerLimits;
+  /** The text with every form of the credentials this session sent replaced (for messages that repeat peer text). */
+  redact(text: string): string;
   /** Runs one exchange bounded by the timeout; failures come out classified. */
   run<T>(exchange: (options: RequestOptions) => Promise<T>): Promise<T>;
   /** Ends the session (DELETE when the peer is healthy) and always releases the transport. */
@@ -112,13 +134,32 @@ export async function connectPeer(options: ConnectOptions): Promise<PeerSession>
 interface Seen {
   lastError?: unknown;
   lastResponse?: { status: number; retryAfter: string | null };
-  /** Header values the auth provider sent: never to be repeated in an error. */
+  /** A response over PEER_MAX_RESPONSE_BYTES: whatever the SDK makes of the cut stream, this is the failure. */
+  overflow?: PeerConnectionError;
+  /** Secrets the auth provider holds and header values it sent: never to be repeated in an error. */
   secrets: Set<string>;
+  /** Replaces every form of those secrets in a text; rebuilt when a new one is sent. */
+  scrub: (text: string) => string;
 }
 
 async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<PeerSession> {
-  const seen: Seen = { secrets: new Set() };
-  const signed = authenticatedFetch(options.fetch, options.auth ?? NO_AUTH, (values) => values.forEach((v) => seen.secrets.add(v)));
+  const auth = options.auth ?? NO_AUTH;
+  const limits = options.limits ?? DEFAULT_PEER_LIMITS;
+  const seen: Seen = { secrets: new Set(auth.secrets?.() ?? []), scrub: (text) => text };
+  seen.scrub = secretScrubber(seen.secrets);
+  const signed = authenticatedFetch(options.fetch, auth, (values) => {
+    const known = seen.secrets.size;
+    for (const value of values) seen.secrets.add(value);
+    if (seen.secrets.size > known) seen.scrub = secretScrubber(seen.secrets);
+  });
+  // Some failures only reach onerror (a broken SSE stream, an unparsable message), or
+  // no handler at all (a cut response body); the request waiting for that answer
+  // would otherwise sit until its timeout.
+  const broken = new AbortController();
+  const overflowed = (error: PeerConnectionError) => {
+    seen.overflow ??= error;
+    if (!broken.signal.aborted) broken.abort(error);
+  };
   // The SDK opens a standing GET event stream after every initialize. Only a
   // session that listens for notifications needs one; for the others (probes,
   // health checks) it would cost the peer a request and a held connection.
@@ -128,7 +169,7 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
     try {
       const response = await signed(url, init);
       if (!response.ok) seen.lastResponse = { status: response.status, retryAfter: response.headers.get('retry-after') };
-      return response;
+      return boundedBody(response, limits.maxResponseBytes, overflowed);
     } catch (error) {
       seen.lastError = error;
       throw error;
@@ -151,9 +192,6 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
 
   const client = new Client(options.clientInfo ?? CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: sharedValidator() });
   const explain = (error: unknown) => explainFailure(error, seen);
-  // Some failures only reach onerror (a broken SSE stream, an unparsable message); the
-  // request waiting for that answer would otherwise sit until its timeout.
-  const broken = new AbortController();
   let unhealthy = false;
   client.onerror = (error) => {
     if (!broken.signal.aborted && breaksSession(error)) broken.abort(explain(error));
@@ -208,6 +246,8 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
     serverInfo: client.getServerVersion()!,
     instructions: client.getInstructions(),
     capabilities: client.getServerCapabilities() ?? {},
+    limits,
+    redact: (text) => seen.scrub(text),
     run: async (exchange) => {
       if (closing) throw new PeerConnectionError('REFUSED', 'peer session is closed', { retryable: false });
       return run(exchange);
@@ -217,16 +257,98 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
 }
 
 function explainFailure(error: unknown, seen: Seen): PeerConnectionError {
+  // A cut body surfaces as whatever the SDK makes of it (a broken stream, a failed parse, a timeout).
+  if (seen.overflow) return seen.overflow;
   // The SSE client's EventSource flattens fetch failures to text; what fetch threw is on record.
   const source = error instanceof SseError && error.code === undefined && seen.lastError !== undefined ? seen.lastError : error;
-  let failure = classifyError(source);
+  const failure = classifyError(source, seen.scrub);
   // The SDK's HTTP errors carry the status but not the headers; Retry-After is on record.
   const last = seen.lastResponse;
   if (failure.reason === 'HTTP_STATUS' && failure.retryable && last && last.status === failure.status) {
-    failure = httpStatusError(last.status, parseRetryAfter(last.retryAfter));
+    return httpStatusError(last.status, parseRetryAfter(last.retryAfter));
   }
-  return withoutSecrets(failure, seen.secrets);
+  return failure;
 }
+
+/** Statuses whose responses cannot have a body (the Response constructor refuses one). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * The response with its body counted as it streams in and cut, with a
+ * PROTOCOL error, past `maxBytes`: the body of an event stream per event (the
+ * bytes since the last blank line), any other body as a whole. The source is
+ * cancelled on the cut, which closes the connection, so the peer cannot go on.
+ */
+export function boundedBody(response: Response, maxBytes: number, onOverflow: (error: PeerConnectionError) => void = () => {}): Response {
+  if (!response.body || NULL_BODY_STATUSES.has(response.status)) return response;
+  const perEvent = mediaType(response.headers.get('content-type')) === 'text/event-stream';
+  const what = perEvent ? 'an event' : 'a response body';
+  const count = perEvent ? eventCounter() : (chunk: Uint8Array, total: number) => total + chunk.byteLength;
+  let total = 0;
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        total = count(chunk, total, maxBytes);
+        if (total <= maxBytes) return controller.enqueue(chunk);
+        const error = new PeerConnectionError('PROTOCOL', `peer sent ${what} over ${maxBytes} bytes (PEER_MAX_RESPONSE_BYTES)`, { retryable: false });
+        onOverflow(error);
+        controller.error(error);
+      },
+    }),
+  );
+  const bounded = new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+  // What the SDK reads to describe redirects.
+  Object.defineProperties(bounded, { url: { value: response.url }, redirected: { value: response.redirected } });
+  return bounded;
+}
+
+const mediaType = (contentType: string | null) => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Counts the bytes of the current SSE event: an event ends at a blank line,
+ * and lines end in CRLF, LF or CR (WHATWG HTML, "Parsing an event stream").
+ * Returns the count after the chunk, or more than `max` as soon as one event
+ * in it goes past `max`.
+ */
+function eventCounter() {
+  let lineStart = true; // nothing but the line terminator seen on this line yet
+  let afterCR = false; // the last byte was a CR: an LF now belongs to it
+  return (chunk: Uint8Array, count: number, max: number): number => {
+    let cr = -1;
+    let lf = -1;
+    for (let i = 0; i < chunk.length; ) {
+      // The next terminator, found with indexOf (the runs between terminators are the bulk).
+      if (cr < i) cr = indexOrEnd(chunk, CR, i);
+      if (lf < i) lf = indexOrEnd(chunk, LF, i);
+      const next = Math.min(lf, cr);
+      if (next > i) {
+        count += next - i;
+        if (count > max) return count;
+        lineStart = afterCR = false;
+        i = next;
+        continue;
+      }
+      const byte = chunk[i++]!;
+      if (byte === LF && afterCR) {
+        afterCR = false;
+        continue;
+      }
+      afterCR = byte === CR;
+      if (lineStart) count = 0; // a blank line: the event is complete
+      else count += 1;
+      lineStart = true;
+    }
+    return count;
+  };
+}
+
+const indexOrEnd = (chunk: Uint8Array, byte: number, from: number) => {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
+};
 
 const breaksSession = (error: unknown) =>
   error instanceof SseError || error instanceof SyntaxError || /ZodError$/.test((error as Error | undefined)?.name ?? '');
@@ -236,11 +358,13 @@ export async function fetchCatalog(session: PeerSession): Promise<PeerCatalog> {
   const { capabilities: caps } = session;
   const [tools, resources, resourceTemplates, prompts] = await Promise.all([
     // tools/list is asked even when not advertised: some peers forget the capability.
-    listAll(session, 'tools/list', ListToolsResultSchema, (r) => r.tools, !caps.tools),
-    caps.resources ? listAll(session, 'resources/list', ListResourcesResultSchema, (r) => r.resources) : [],
+    listAll(session, 'tools/list', ListToolsResultSchema, (r) => r.tools as Tool[], TOOLS, !caps.tools),
+    caps.resources ? listAll(session, 'resources/list', ListResourcesResultSchema, (r) => r.resources, RESOURCES) : [],
     // Servers with only static resources may not implement templates/list at all.
-    caps.resources ? listAll(session, 'resources/templates/list', ListResourceTemplatesResultSchema, (r) => r.resourceTemplates, true) : [],
-    caps.prompts ? listAll(session, 'prompts/list', ListPromptsKeepingArguments, (r) => r.prompts) : [],
+    caps.resources
+      ? listAll(session, 'resources/templates/list', ListResourceTemplatesResultSchema, (r) => r.resourceTemplates, RESOURCE_TEMPLATES, true)
+      : [],
+    caps.prompts ? listAll(session, 'prompts/list', ListPromptsKeepingArguments, (r) => r.prompts as Prompt[], PROMPTS) : [],
   ]);
   const { transport, protocolVersion, serverInfo, instructions, capabilities } = session;
   return { transport, protocolVersion, serverInfo, instructions, capabilities, tools, resources, resourceTemplates, prompts };
@@ -251,6 +375,7 @@ async function listAll<S extends AnySchema, T>(
   method: ClientRequest['method'],
   schema: S,
   pick: (page: SchemaOutput<S>) => T[],
+  kind: CatalogKind<T>,
   optional = false,
 ): Promise<T[]> {
   const items: T[] = [];
@@ -259,21 +384,46 @@ async function listAll<S extends AnySchema, T>(
   for (let page = 1; ; page++) {
     const request = { method, params: cursor === undefined ? undefined : { cursor } } as ClientRequest;
     // Through request(), not listTools(): that one compiles an output validator per tool.
-    const result = await session.run((o) =>
-      session.client.request(request, schema, o).catch((error: unknown) => {
+    // The page is checked inside the exchange, so its failures are explained (and redacted) like the others.
+    const entries = await session.run(async (o) => {
+      const result = await session.client.request(request, schema, o).catch((error: unknown) => {
         if (optional && error instanceof McpError && error.code === ErrorCode.MethodNotFound) return undefined;
         throw error;
-      }),
-    );
-    if (result === undefined) return items;
-    items.push(...pick(result));
-    cursor = (result as { nextCursor?: string }).nextCursor;
+      });
+      if (result === undefined) return undefined;
+      cursor = (result as { nextCursor?: string }).nextCursor;
+      return checkedPage(session, kind, method, pick(result), items.length);
+    });
+    if (entries === undefined) return items;
+    // One by one: a spread push passes the page as arguments, and a page of 130,000 overflows the stack.
+    for (const entry of entries) items.push(entry);
     if (cursor === undefined) return items;
     if (cursors.has(cursor) || page >= MAX_PAGES) {
       throw new PeerConnectionError('PROTOCOL', `peer's ${method} pagination does not end (cursor repeated or over ${MAX_PAGES} pages)`);
     }
     cursors.add(cursor);
   }
+}
+
+/** The page, if it keeps the kind within PEER_MAX_CATALOG_ENTRIES and each entry within FIELD_LIMITS. */
+function checkedPage<T>(session: PeerSession, kind: CatalogKind<T>, method: string, entries: T[], before: number): T[] {
+  const max = session.limits.maxCatalogEntries;
+  if (before + entries.length > max) {
+    throw new PeerConnectionError('PROTOCOL', `peer's ${method} lists more than ${max} ${kind.kind} (PEER_MAX_CATALOG_ENTRIES)`);
+  }
+  entries.forEach((entry, i) => {
+    const over = oversizedField(kind, entry);
+    if (!over) return;
+    const key = kind.keyOf(entry);
+    // The key as sent, unless it is what is too long; credentials a peer put in it never show.
+    const name = typeof key === 'string' && key.length <= 80 ? ` ${JSON.stringify(session.redact(key))}` : '';
+    const size = over.json ? 'characters as JSON' : 'characters';
+    throw new PeerConnectionError(
+      'PROTOCOL',
+      `peer's ${kind.kind}[${before + i}]${name}: its ${over.field} is ${over.length} ${size}, over the limit of ${over.limit}`,
+    );
+  });
+  return entries;
 }
 
 export interface ProbeOptions extends ConnectOptions {

@@ -6,7 +6,8 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 
-export type PeerFailureReason = 'DNS' | 'REFUSED' | 'TIMEOUT' | 'TLS' | 'HTTP_STATUS' | 'AUTH_REJECTED' | 'PROTOCOL';
+/** BLOCKED: the address is one the URL policy refuses (never retried; the peer was not contacted). */
+export type PeerFailureReason = 'DNS' | 'REFUSED' | 'TIMEOUT' | 'TLS' | 'HTTP_STATUS' | 'AUTH_REJECTED' | 'PROTOCOL' | 'BLOCKED';
 
 export interface PeerErrorDetails {
   status?: number;
@@ -60,13 +61,88 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Replaces every occurrence of the given secret values in the message (a peer may echo our headers). */
-export function withoutSecrets(error: PeerConnectionError, secrets: Iterable<string>): PeerConnectionError {
-  let message = error.message;
-  for (const secret of secrets) if (secret.length >= 4) message = message.split(secret).join('[redacted]');
+/**
+ * Forms shorter than this are not redacted: they would garble messages (a
+ * three-letter password matches ordinary words) and hide next to nothing.
+ */
+const MIN_SECRET_LENGTH = 4;
+const REDACTED = '[redacted]';
+
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+const formEncode = (text: string) => encodeURIComponent(text).replace(/%20/g, '+');
+const formDecode = (text: string) => {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+};
+
+/** `user:pass` if the text is the base64 of one (a Basic credential, with or without its scheme). */
+function decodedBasic(text: string): string | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
+  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  // Printable text with a colon; anything else was not a credential.
+  return decoded.includes(':') && !/[\u0000-\u001f\u007f\ufffd]/.test(decoded) ? decoded : undefined;
+}
+
+/**
+ * Every spelling in which a secret we hold or sent could come back in a peer's
+ * text: the value as sent (`Bearer x`, `Basic dTpw`), its credentials without
+ * the scheme, a Basic credential decoded (`user:pass`) and its password alone
+ * (form-decoded too, as OAuth client authentication encodes it), and each of
+ * those base64 (standard and URL-safe), URL- and form-encoded and JSON-escaped.
+ * The user name alone is not a secret (Gateway.auth shows it).
+ */
+export function secretForms(values: Iterable<string>): string[] {
+  const plain = new Set<string>();
+  for (const value of values) {
+    plain.add(value);
+    const credentials = /^[A-Za-z][\w.+-]*\s+(\S.*)$/.exec(value.trim())?.[1];
+    if (credentials) plain.add(credentials);
+    for (const candidate of [value.trim(), credentials]) {
+      const decoded = candidate === undefined ? undefined : decodedBasic(candidate);
+      if (!decoded) continue;
+      const password = decoded.slice(decoded.indexOf(':') + 1);
+      for (const form of [decoded, password, formDecode(decoded), formDecode(password)]) plain.add(form);
+    }
+  }
+  const forms = new Set<string>();
+  for (const text of plain) {
+    for (const form of [text, base64(text), base64url(text), encodeURIComponent(text), formEncode(text), JSON.stringify(text).slice(1, -1)]) {
+      if (form.length >= MIN_SECRET_LENGTH) forms.add(form);
+    }
+  }
+  return [...forms];
+}
+
+/**
+ * A function that replaces every form of the given secret values (secretForms)
+ * in a text, ignoring case (a peer may echo a header in another case). Longest
+ * forms first, so a whole header goes before its parts.
+ */
+export function secretScrubber(secrets: Iterable<string>): (text: string) => string {
+  const forms = secretForms(secrets).sort((a, b) => b.length - a.length);
+  if (forms.length === 0) return (text) => text;
+  const pattern = new RegExp(forms.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+  return (text) => text.replace(pattern, REDACTED);
+}
+
+/** Secret values, or a scrubber already made of them (secretScrubber). */
+export type Secrets = Iterable<string> | ((text: string) => string);
+const scrubberOf = (secrets: Secrets) => (typeof secrets === 'function' ? secrets : secretScrubber(secrets));
+
+/** The error with every form of the given secret values replaced in its message (a peer may echo our headers). */
+export function withoutSecrets(error: PeerConnectionError, secrets: Secrets): PeerConnectionError {
+  const scrub = scrubberOf(secrets);
+  const message = scrub(error.message);
   if (message === error.message) return error;
   return new PeerConnectionError(error.reason, message, error);
 }
+
+/** Peer text cut for a message: secrets go first, so the cut cannot leave part of one. */
+const clip = (text: string, scrub: (text: string) => string, length = 200) => scrub(text).slice(0, length);
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -94,7 +170,7 @@ function* chain(error: unknown, depth = 0): Generator<unknown> {
 
 const isZodError = (e: object) => /ZodError$/.test((e as Error).name) && Array.isArray((e as { issues?: unknown }).issues);
 
-function fromLink(link: unknown): PeerConnectionError | undefined {
+function fromLink(link: unknown, scrub: (text: string) => string): PeerConnectionError | undefined {
   if (link instanceof PeerConnectionError) return link;
   if (typeof link !== 'object' || link === null) return undefined;
   if ((link instanceof StreamableHTTPError || link instanceof SseError) && typeof link.code === 'number') {
@@ -106,7 +182,7 @@ function fromLink(link: unknown): PeerConnectionError | undefined {
   if (link instanceof McpError) {
     if (link.code === ErrorCode.RequestTimeout) return new PeerConnectionError('TIMEOUT', 'peer did not answer in time');
     if (link.code === ErrorCode.ConnectionClosed) return new PeerConnectionError('REFUSED', 'connection to the peer closed');
-    return new PeerConnectionError('PROTOCOL', `peer answered with an error: ${link.message.slice(0, 200)}`);
+    return new PeerConnectionError('PROTOCOL', `peer answered with an error: ${clip(link.message, scrub)}`);
   }
   const code = (link as { code?: unknown }).code;
   const byCode = typeof code === 'string' ? fromCode(code) : undefined;
@@ -136,18 +212,23 @@ function fromText(text: string): PeerConnectionError | undefined {
   return undefined;
 }
 
-/** Maps any failure of a peer exchange (undici, Node, MCP SDK, zod) to a PeerConnectionError. */
-export function classifyError(error: unknown): PeerConnectionError {
+/**
+ * Maps any failure of a peer exchange (undici, Node, MCP SDK, zod) to a
+ * PeerConnectionError. Texts that come from the peer are repeated only with
+ * every form of `secrets` (the credentials it was sent) redacted.
+ */
+export function classifyError(error: unknown, secrets: Secrets = []): PeerConnectionError {
+  const scrub = scrubberOf(secrets);
   const links = [...chain(error)];
   for (const link of links) {
-    const found = fromLink(link);
-    if (found) return found;
+    const found = fromLink(link, scrub);
+    if (found) return withoutSecrets(found, scrub);
   }
   for (const link of links) {
     const found = fromText(link instanceof Error ? link.message : String(link));
-    if (found) return found;
+    if (found) return withoutSecrets(found, scrub);
   }
   // What is left (unsupported protocol version, foreign endpoint origin, ...) is the peer not speaking MCP as we do.
   const text = error instanceof Error ? error.message : String(error);
-  return new PeerConnectionError('PROTOCOL', `peer exchange failed: ${text.slice(0, 200)}`);
+  return withoutSecrets(new PeerConnectionError('PROTOCOL', `peer exchange failed: ${clip(text, scrub)}`), scrub);
 }

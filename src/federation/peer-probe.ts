@@ -7,7 +7,7 @@
 import type { FetchLike } from './http-agent.js';
 import type { PeerProbe, PeerSnapshot, PeerTarget } from './peer-snapshot.js';
 import { canonicalAuth, createAuthHeaders, type AuthHeaders } from './peer-auth.js';
-import { connectPeer, probePeer, type ConnectOptions, type PeerSession } from './peer-client.js';
+import { connectPeer, probePeer, type ConnectOptions, type PeerLimits, type PeerSession } from './peer-client.js';
 import type { RetryOptions } from './retry.js';
 
 export interface PeerProbeOptions {
@@ -15,6 +15,8 @@ export interface PeerProbeOptions {
   /** Bound on connecting and on each request. */
   timeoutMs: number;
   retry: Omit<RetryOptions, 'signal'>;
+  /** What a peer may send (PEER_MAX_RESPONSE_BYTES, PEER_MAX_CATALOG_ENTRIES); default: DEFAULT_PEER_LIMITS. */
+  limits?: PeerLimits;
   /** Credentials whose providers are kept; the least recently used go first. */
   maxProviders?: number;
 }
@@ -52,6 +54,7 @@ export function createPeerAccess(options: PeerProbeOptions): PeerAccess {
       signal: session.signal,
       onNotification: session.onNotification,
       onError: session.onError,
+      limits: options.limits,
     });
 
   const probe = async (target: PeerTarget, signal?: AbortSignal): Promise<PeerSnapshot> => {
@@ -63,6 +66,7 @@ export function createPeerAccess(options: PeerProbeOptions): PeerAccess {
       fetch: options.fetch,
       timeoutMs: options.timeoutMs,
       retry: options.retry,
+      limits: options.limits,
     });
     return {
       protocolVersion: result.protocolVersion,

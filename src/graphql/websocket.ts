@@ -6,10 +6,13 @@ import { GraphQLError, type DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { ApiTokenService } from '../security/api-tokens.js';
+import type { OpenSessions } from '../security/open-sessions.js';
 import type { Principal } from '../security/scopes.js';
 import { GRAPHQL_PATH, type GraphQLServer } from './yoga.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
+/** The token the socket was opened with has been revoked. */
+export const CLOSE_REVOKED = 4403;
 
 type Extra = {
   principal?: Principal;
@@ -20,8 +23,26 @@ export interface GraphQLWebSocketServer {
   close(): Promise<void>;
 }
 
-export function attachWebSocketServer(server: Server, yoga: GraphQLServer, tokens: ApiTokenService): GraphQLWebSocketServer {
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+export interface WebSocketOptions {
+  /** Largest message accepted, connection_init included: ws refuses bigger ones (1009) before buffering them whole. */
+  maxPayload: number;
+}
+
+export function attachWebSocketServer(
+  server: Server,
+  yoga: GraphQLServer,
+  tokens: ApiTokenService,
+  sessions: OpenSessions,
+  options: WebSocketOptions,
+): GraphQLWebSocketServer {
+  // Upgrades are routed here by hand (noServer) rather than by handing ws the
+  // HTTP server: ws would re-emit the server's own errors (a port in use) as
+  // its own, which graphql-ws reports as an internal error of the socket server.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+  server.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== GRAPHQL_PATH) return void socket.destroy();
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  });
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
       onConnect: async (ctx) => {
@@ -32,6 +53,9 @@ export function attachWebSocketServer(server: Server, yoga: GraphQLServer, token
           return false;
         }
         ctx.extra.principal = principal;
+        const socket = ctx.extra.socket;
+        const forget = sessions.add(principal.tokenId, () => socket.close(CLOSE_REVOKED, 'API token revoked'));
+        socket.once('close', forget);
         return true;
       },
       execute: (args) => (args.rootValue as Envelope).execute(args),

@@ -4,12 +4,15 @@
 import type { ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { graphiqlEnabled, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { runAs } from '../security/actor.js';
 import type { Principal } from '../security/scopes.js';
 import type { GraphQLContext, Services } from './context.js';
 import { renderLocalGraphiQL } from './graphiql.js';
+import { isSchemaOnly, SCHEMA_READER } from './introspection.js';
+import { useHiddenRequestBody } from './hide-request-body.js';
 import { useHiddenVariableValues } from './hide-variable-values.js';
 import { schema } from './schema.js';
 
@@ -33,7 +36,7 @@ export interface GraphQLServerOptions {
    * Called with the HTTP response of each subscription served over HTTP (SSE or
    * multipart): such a response never ends by itself, so shutdown must end it.
    */
-  onHttpSubscription?: (res: ServerResponse) => void;
+  onHttpSubscription?: (res: ServerResponse, principal: Principal) => void;
 }
 
 export function createGraphQLServer(
@@ -42,11 +45,15 @@ export function createGraphQLServer(
   services: Services,
   options: GraphQLServerOptions = {},
 ): GraphQLServer {
+  const explorer = graphiqlEnabled(config);
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    maskedErrors: true,
+    // Never the development mode's `originalError`: a JSON parse error repeats the
+    // body it failed on, variable values (peer credentials) included.
+    maskedErrors: { isDev: false },
+    cors: corsPolicy(config.CORS_ORIGINS),
     batching: false,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
@@ -54,7 +61,7 @@ export function createGraphQLServer(
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error({ err: args.find((a) => a instanceof Error) }, args.map(String).join(' ')),
     },
-    graphiql: graphiqlEnabled(config)
+    graphiql: explorer
       ? {
           title: 'MCP federation control plane',
           // GraphiQL sends what the header editor holds: paste a token there.
@@ -63,10 +70,11 @@ export function createGraphQLServer(
         }
       : false,
     renderGraphiQL: renderLocalGraphiQL,
-    context: async ({ request, principal }) => {
+    context: async ({ request, principal, params }) => {
       const caller = principal ?? (await services.tokens.authenticate(request.headers.get('authorization')));
-      if (!caller) throw unauthenticated();
-      return { ...services, principal: caller };
+      if (caller) return { ...services, principal: caller };
+      if (explorer && isSchemaOnly(params?.query, params?.operationName)) return { ...services, principal: SCHEMA_READER };
+      throw unauthenticated();
     },
     plugins: [
       EnvelopArmorPlugin({
@@ -83,17 +91,43 @@ export function createGraphQLServer(
       }),
       markHttpSubscriptions(options.onHttpSubscription),
       useHiddenVariableValues(),
+      useHiddenRequestBody(),
+      useActor(),
     ],
   });
 }
 
-function markHttpSubscriptions(mark: ((res: ServerResponse) => void) | undefined): Plugin {
+/**
+ * No CORS headers unless the origin is one of CORS_ORIGINS: the API is called
+ * with bearer tokens, and a browser page of any other site has no business
+ * reading its answers.
+ */
+function corsPolicy(origins: string[] | undefined): (request: Request) => CORSOptions {
+  const allowed = new Set(origins ?? []);
+  return (request) => {
+    const origin = request.headers.get('origin');
+    if (!origin || !allowed.has(origin)) return false;
+    return { origin, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'accept'], maxAge: 600 };
+  };
+}
+
+/** Runs each operation as its caller, so that what the services log names who caused it (security/actor.ts). */
+function useActor(): Plugin<GraphQLContext> {
+  return {
+    onExecute: ({ args, executeFn, setExecuteFn }) => {
+      const principal = (args.contextValue as Partial<GraphQLContext>).principal;
+      if (principal) setExecuteFn((execution) => runAs(principal, () => executeFn(execution)));
+    },
+  };
+}
+
+function markHttpSubscriptions(mark: GraphQLServerOptions['onHttpSubscription']): Plugin {
   return {
     // Over HTTP the node adapter puts { req, res } in the server context, which
     // yoga's context extends; over graphql-ws there is no `res`.
     onSubscribe: ({ args }) => {
-      const res = (args.contextValue as { res?: ServerResponse }).res;
-      if (res) mark?.(res);
+      const { res, principal } = args.contextValue as { res?: ServerResponse; principal?: Principal };
+      if (res && principal) mark?.(res, principal);
     },
   };
 }

@@ -56,7 +56,12 @@ export function createHealthChecker(config: Config, deps: HealthDeps): { checker
   // Standing list_changed streams stay silent for long stretches: no body timeout.
   // Their liveness is the health checks' business; a dead peer's session is closed
   // when the peer is marked unreachable.
-  const standing = createHttpAgent({ connectTimeoutMs: config.PEER_TIMEOUT_MS, headersTimeoutMs: config.PEER_TIMEOUT_MS, bodyTimeoutMs: 0 });
+  const standing = createHttpAgent({
+    connectTimeoutMs: config.PEER_TIMEOUT_MS,
+    headersTimeoutMs: config.PEER_TIMEOUT_MS,
+    bodyTimeoutMs: 0,
+    blockPrivateNetworks: config.PEER_BLOCK_PRIVATE_NETWORKS,
+  });
   const checker = new HealthChecker({
     prisma: deps.db.prisma,
     events: deps.events,

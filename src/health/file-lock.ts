@@ -1,9 +1,9 @@
 // LEADER_ELECTION=file: a lock file for workers that share one host's disk.
 // proper-lockfile refreshes the lock's mtime while we hold it; a holder that
 // dies stops refreshing, and the lock goes stale after the TTL.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { ensureDirectory } from '../data-dir.js';
 import { leaseControl, type LeaderLock } from './leader-lock.js';
 
 export interface FileLockOptions {
@@ -17,7 +17,7 @@ export function fileLock({ dir, ttlMs, extendMs }: FileLockOptions): LeaderLock 
   return {
     mode: 'file',
     async tryAcquire() {
-      await mkdir(dir, { recursive: true });
+      await ensureDirectory(dir);
       let lease: ReturnType<typeof leaseControl> | undefined;
       try {
         const unlock = await lockfile.lock(dir, {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
+import type { EventBus } from '../events/event-bus.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from '../graphql/graphiql.js';
 import { GRAPHQL_PATH, type GraphQLServer } from '../graphql/yoga.js';
 import type { Handler } from './request-tracker.js';
@@ -28,14 +29,20 @@ function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: numbe
   return false;
 }
 
-export function createRouter(config: Config, db: Database, yoga: GraphQLServer): Handler {
+/**
+ * `events`: the event bus whose readiness /readyz also reports (over Redis, a
+ * worker that cannot publish is serving, but not ready).
+ */
+export function createRouter(config: Config, db: Database, yoga: GraphQLServer, events?: Pick<EventBus, 'readiness'>): Handler {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      const readiness = await db.readiness();
-      if (readiness.ready) return sendJson(res, 200, { status: 'ready' });
-      return sendJson(res, 503, { status: 'not ready', reason: readiness.reason });
+      // Both at once; when both fail, the database's reason is the one given.
+      const checks = await Promise.all([db.readiness(), events ? events.readiness() : ({ ready: true } as const)]);
+      const failed = checks.find((check) => !check.ready);
+      if (!failed) return sendJson(res, 200, { status: 'ready' });
+      return sendJson(res, 503, { status: 'not ready', reason: failed.reason });
     }
     if (path === GRAPHQL_PATH) {
       if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;

@@ -6,6 +6,7 @@ import { LOCK_SPACE } from '../db/advisory-locks.js';
 import { ValidationError } from '../errors.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { currentActor } from './actor.js';
 import { SCOPES, type Principal, type Scope } from './scopes.js';
 
 const PREFIX = 'mcpg';
@@ -41,10 +42,18 @@ export interface IssuedToken {
 }
 
 export class ApiTokenService {
+  private readonly revokedListeners: ((tokenId: string) => void)[] = [];
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly adminToken: string | undefined,
+    private readonly logger?: Logger,
   ) {}
+
+  /** Told of each token this worker revokes (its open sessions end at once). */
+  onRevoked(listener: (tokenId: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
 
   /** Throws ValidationError for a blank or over-long name, or no (or an unknown) scope. */
   async create(name: string, scopes: Scope[], db: Db = this.prisma): Promise<IssuedToken> {
@@ -60,6 +69,7 @@ export class ApiTokenService {
       data: { name: trimmed, scopes: [...new Set(scopes)], secretHash: sha256(secretPart).toString('hex') },
     });
     const secret = `${PREFIX}_${compactId(row.id)}_${secretPart}`;
+    this.logger?.info({ tokenId: row.id, name: row.name, scopes: row.scopes, actor: currentActor() }, 'created API token');
     return { id: row.id, name: row.name, scopes: row.scopes, createdAt: row.createdAt, secret };
   }
 
@@ -71,6 +81,10 @@ export class ApiTokenService {
       where: { id, revokedAt: null },
       data: { revokedAt: new Date() },
     });
+    if (count === 1) {
+      this.logger?.info({ tokenId: id, actor: currentActor() }, 'revoked API token');
+      for (const listener of this.revokedListeners) listener(id);
+    }
     return count === 1;
   }
 

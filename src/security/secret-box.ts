@@ -1,7 +1,8 @@
 // Peer credentials at rest: AES-256-GCM under SECRET_KEY, or under a key
 // generated into the data directory (mode 0600) the first time we start.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { ensureDirectory } from '../data-dir.js';
 import { join } from 'node:path';
 
 const VERSION = 'v1';
@@ -29,7 +30,7 @@ export class SecretBox {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    await mkdir(dataDir, { recursive: true });
+    await ensureDirectory(dataDir);
     // Written whole to a temporary file, then linked into place: a crash never
     // leaves an empty key file, and link() refuses to replace a key another
     // process published meanwhile (then we use theirs).

@@ -364,6 +364,30 @@ describe('classifyError', () => {
     expect(clean).toMatchObject({ reason: 'PROTOCOL', retryable: false });
   });
 
+  it('scrubs every form of a credential it was sent, before a long peer text is cut', () => {
+    const password = 'pa55-w0rd:+x';
+    const header = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
+    const forms = [
+      header,
+      header.slice('Basic '.length),
+      `alice:${password}`,
+      password,
+      password.toUpperCase(),
+      Buffer.from(password).toString('base64'),
+      Buffer.from(password).toString('base64url'),
+      encodeURIComponent(password),
+    ];
+    for (const form of forms) {
+      // Past the 200 characters a peer's text is cut to, and within them.
+      for (const padding of [0, 180]) {
+        const error = classifyError(new McpError(ErrorCode.InvalidRequest, `${'.'.repeat(padding)}${form} was refused`), [header]);
+        expect(error).toMatchObject({ reason: 'PROTOCOL', retryable: false });
+        const fragments = Array.from({ length: password.length - 3 }, (_, i) => password.slice(i, i + 4).toLowerCase());
+        expect(fragments.filter((f) => error.message.toLowerCase().includes(f)), error.message).toEqual([]);
+      }
+    }
+  });
+
   it('parses Retry-After as seconds or as a date', () => {
     expect(parseRetryAfter('3')).toBe(3_000);
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);

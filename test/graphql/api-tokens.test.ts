@@ -135,7 +135,14 @@ for (const backend of backends) {
       const announced: string[] = [];
       const logs: string[] = [];
       const logger = createLogger('debug', new Writable({ write: (chunk, _enc, done) => done(void logs.push(String(chunk))) }));
-      const start = (db: typeof database) => createApp(config, { database: db, logger, announce: (m) => announced.push(m) });
+      const start = async (db: typeof database) => {
+        const before = announced.length;
+        const app = await createApp(config, { database: db, logger, announce: (m) => announced.push(m) });
+        // Created and announced once listening, not before.
+        expect(announced).toHaveLength(before);
+        await app.listen();
+        return app;
+      };
       const whoAmI = async (app: Awaited<ReturnType<typeof start>>, secret: string) => {
         const response = await app.yoga.fetch('http://localhost/graphql', {
           method: 'POST',

@@ -157,6 +157,37 @@ describe('routes without a token', () => {
     }
   });
 
+  test('the GraphiQL page names itself while loading and brings its own icon', async () => {
+    const html = await (await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } })).text();
+    expect(html).toContain('<div id=root>Loading MCP federation control plane…</div>');
+    expect(html).not.toContain('__TITLE__');
+    expect(html).toMatch(/<link rel=icon href="data:image\/svg\+xml,/);
+  });
+
+  test('reading the schema needs no token where GraphiQL is served, so its docs load before a token is pasted', async () => {
+    const ask = (query: string) =>
+      fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const schema = await ask('query IntrospectionQuery { __schema { queryType { name } types { name } } }');
+    expect(schema.status).toBe(200);
+    const body = (await schema.json()) as { data: { __schema: { queryType: { name: string }; types: { name: string }[] } } };
+    expect(body.data.__schema.queryType.name).toBe('Query');
+    expect(body.data.__schema.types.map((type) => type.name)).toContain('Gateway');
+    // Anything beyond the schema, even beside it or through a fragment, still needs a token.
+    for (const query of ['{ __typename gateways { totalCount } }', '{ ...F } fragment F on Query { viewer { name } }', 'mutation { __typename }']) {
+      expect((await ask(query)).status, query).toBe(401);
+    }
+  });
+
+  test('without GraphiQL, reading the schema needs a token too', async () => {
+    const closed = await startTestApp({ env: { GRAPHIQL: 'false' } });
+    try {
+      const response = await closed.gql('{ __schema { queryType { name } } }', undefined, null);
+      expect(response.status).toBe(401);
+    } finally {
+      await closed.close();
+    }
+  });
+
   test('an operation over GET still needs a token', async () => {
     const response = await fetch(`${base}/graphql?query=${encodeURIComponent('{ viewer { name } }')}`, {
       headers: { accept: 'application/json' },

@@ -2,11 +2,11 @@
 // knowing it has its write refused by the database, the PostgreSQL advisory
 // lock replaces a dead leader without Redis, and losing Redis leaves no leader
 // (and every worker up) until it returns.
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startPeer, type TestPeer } from '../helpers/peers.js';
 import { killAllMain } from '../helpers/process.js';
+import { redisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
 import { requireServices, TEST_REDIS_URL } from '../helpers/services.js';
 import { deployment, heldPeer, sleep, START_TIMEOUT, until, type Deployment, type HeldPeer, type LogLine } from '../helpers/deployment.js';
 
@@ -152,48 +152,9 @@ describe.runIf(requireServices('postgres'))('without Redis on PostgreSQL: the ad
   });
 });
 
-/** A TCP proxy to Redis that the test can cut (sockets destroyed, nothing accepted) and restore on the same port. */
-async function redisProxy() {
-  const target = new URL(TEST_REDIS_URL);
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const listen = async () => {
-    const s = createServer((client) => {
-      const upstream = connect(Number(target.port || 6379), target.hostname);
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => {
-          sockets.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => s.listen(port, '127.0.0.1', resolve));
-    port = (s.address() as AddressInfo).port;
-    server = s;
-  };
-  const cut = async () => {
-    const s = server;
-    server = undefined;
-    if (!s) return;
-    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-    for (const socket of sockets) socket.destroy();
-    await closed;
-  };
-  await listen();
-  const url = new URL(TEST_REDIS_URL);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return { url: url.toString(), cut, restore: listen };
-}
-
 describe.runIf(requireServices('postgres', 'redis'))('Redis going away', () => {
   let d: Deployment;
-  let proxy: Awaited<ReturnType<typeof redisProxy>>;
+  let proxy: RedisProxy;
   let peer: TestPeer | undefined;
 
   beforeAll(async () => {

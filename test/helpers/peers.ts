@@ -1,10 +1,11 @@
 // Real MCP peers for tests: the SDK's server behind node:http on 127.0.0.1,
 // speaking Streamable HTTP or the old HTTP+SSE transport, optionally demanding
-// credentials or misbehaving (hanging, garbage, dying, failing with a status).
+// credentials or misbehaving (hanging, garbage, dying, failing with a status,
+// flooding, echoing the credentials they got).
 // The low-level `Server` is used rather than `McpServer` because McpServer
 // answers every list in one page, and paging is what these peers must exercise.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
@@ -59,6 +60,32 @@ export interface PeerOptions extends CatalogInput {
   capabilities?: ServerCapabilities;
   /** Listen on this port (a peer coming back where a closed one was); default: a free one. */
   port?: number;
+  /** Streamable HTTP: answer requests with application/json bodies instead of one SSE stream each. */
+  jsonResponse?: boolean;
+  /** Answer tools/list with a huge answer, generated as it is sent (never held in memory). */
+  flood?: Flood;
+  /** Answer a request with a text built from the headers it came with (a peer that echoes our credentials). */
+  echo?: Echo;
+}
+
+export interface Flood {
+  /** How much to send at most: the peer stops early when the client hangs up. */
+  bytes: number;
+  /**
+   * `json`: an application/json tools/list result of ever more tools (Streamable HTTP only).
+   * `event`: one SSE event (the POST's own stream, or the SSE transport's event stream)
+   * whose data line does not end before `bytes`.
+   */
+  as: 'json' | 'event';
+}
+
+export interface Echo {
+  /** The JSON-RPC method answered so (default tools/list). */
+  method?: string;
+  /** `jsonrpc`: the text is the message of a JSON-RPC error; `body`: the body of an HTTP 500. */
+  as: 'jsonrpc' | 'body';
+  /** The text, from the request's headers; undefined: answer normally. */
+  text: (headers: IncomingHttpHeaders) => string | undefined;
 }
 
 export interface PeerRequests {
@@ -72,6 +99,10 @@ export interface PeerRequests {
   methods: Record<string, number>;
   /** performance.now() of each HTTP request's arrival. */
   times: number[];
+  /** Bytes of flood answers written to sockets (what a client that hangs up early never gets is not counted). */
+  flooded: number;
+  /** Every text an echo answer carried. */
+  echoed: string[];
 }
 
 export interface TestPeer {
@@ -113,7 +144,7 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
     if (input.instructions !== undefined) catalog.instructions = input.instructions;
   };
   setCatalog(options);
-  const requests: PeerRequests = { http: 0, rejected: 0, unauthorized: 0, methods: {}, times: [] };
+  const requests: PeerRequests = { http: 0, rejected: 0, unauthorized: 0, methods: {}, times: [], flooded: 0, echoed: [] };
   let toolPages = 0;
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const servers = new Set<Server>();
@@ -150,6 +181,9 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
       res.on('close', () => streams--);
     }
     if (method === 'tools/list' && options.garbage === 'json') return garbage(req, res, body);
+    if (method === 'tools/list' && options.flood) return flood(req, res, body, options.flood);
+    const echoed = method && options.echo && method === (options.echo.method ?? 'tools/list') ? options.echo.text(req.headers) : undefined;
+    if (echoed !== undefined) return echo(req, res, body, echoed);
     if (options.transport === 'sse') return routeSse(req, res, path, body);
     return routeStreamable(req, res, path, body);
   };
@@ -159,6 +193,54 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
     if (options.transport !== 'sse') return void res.writeHead(200, { 'content-type': 'application/json' }).end(broken);
     const session = sse.get(new URL(req.url ?? '/', 'http://peer').searchParams.get('sessionId') ?? '');
     session?.res.write(`event: message\ndata: ${broken}\n\n`);
+    res.writeHead(202).end();
+  };
+
+  /** The SSE transport's event stream of the session a POST belongs to. */
+  const sseSession = (req: IncomingMessage) => sse.get(new URL(req.url ?? '/', 'http://peer').searchParams.get('sessionId') ?? '');
+
+  const flood = async (req: IncomingMessage, res: ServerResponse, body: unknown, { bytes, as }: Flood) => {
+    const id = JSON.stringify((body as { id: unknown }).id);
+    const result = `{"jsonrpc":"2.0","id":${id},"result":{"tools":[`;
+    let target: ServerResponse = res;
+    if (options.transport === 'sse') {
+      const session = sseSession(req);
+      if (!session) return void res.writeHead(404).end();
+      res.writeHead(202).end();
+      target = session.res;
+    } else {
+      res.writeHead(200, { 'content-type': as === 'json' ? 'application/json' : 'text/event-stream' });
+    }
+    if (as === 'json') {
+      const tools = Array.from({ length: 64 }, (_, i) => `{"name":"flood_${i}","description":"${'x'.repeat(1000)}","inputSchema":{"type":"object"}},`);
+      // Names repeat from one batch to the next: a client that took it all would refuse the duplicates.
+      await pour(target, result, Buffer.from(tools.join('')), bytes, '{"name":"last","inputSchema":{"type":"object"}}]}}');
+    } else {
+      const head = `event: message\ndata: ${result}{"name":"endless","inputSchema":{"type":"object"},"description":"`;
+      await pour(target, head, Buffer.alloc(64 * 1024, 'x'), bytes, '"}]}}\n\n');
+    }
+  };
+
+  /** Writes head, then chunk after chunk as the socket takes them, up to `bytes`, then tail; stops when the client hangs up. */
+  const pour = async (res: ServerResponse, head: string, chunk: Buffer, bytes: number, tail: string) => {
+    const gone = new Promise<void>((resolve) => res.once('close', resolve));
+    const write = async (data: string | Buffer) => {
+      requests.flooded += Buffer.byteLength(data);
+      if (!res.write(data)) await Promise.race([new Promise((resolve) => res.once('drain', resolve)), gone]);
+    };
+    await write(head);
+    for (let sent = 0; sent < bytes && !res.destroyed && !res.writableEnded; sent += chunk.length) await write(chunk);
+    if (!res.destroyed) res.end(tail);
+  };
+
+  const echo = (req: IncomingMessage, res: ServerResponse, body: unknown, text: string) => {
+    requests.echoed.push(text);
+    if (options.echo!.as === 'body') return void res.writeHead(500, { 'content-type': 'text/plain' }).end(text);
+    const error = JSON.stringify({ jsonrpc: '2.0', id: (body as { id: unknown }).id, error: { code: ErrorCode.InvalidRequest, message: text } });
+    if (options.transport !== 'sse') return void res.writeHead(200, { 'content-type': 'application/json' }).end(error);
+    const session = sseSession(req);
+    if (!session) return void res.writeHead(404).end();
+    session.res.write(`event: message\ndata: ${error}\n\n`);
     res.writeHead(202).end();
   };
 
@@ -172,6 +254,7 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
       }
       const created = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
+        enableJsonResponse: options.jsonResponse ?? false,
         onsessioninitialized: (id) => void streamable.set(id, created),
       });
       const server = createMcpServer();

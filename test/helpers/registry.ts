@@ -93,8 +93,8 @@ export const refreshGateway = (t: TestApp, id: string, token?: Token) => mutate(
 export const setToolEnabled = (t: TestApp, id: string, enabled: boolean, token?: Token) => mutate(t, SET_TOOL_ENABLED, { id, enabled }, token);
 
 /** Registers and expects success; returns the gateway as the API shows it. */
-export async function registered(t: TestApp, input: RegisterInput): Promise<any> {
-  const result = await registerGateway(t, input);
+export async function registered(t: TestApp, input: RegisterInput, token?: Token): Promise<any> {
+  const result = await registerGateway(t, input, token);
   expect(result.__typename, JSON.stringify(result)).toBe('RegisterGatewaySuccess');
   return result.gateway;
 }

@@ -50,6 +50,8 @@ describe('loadConfig', () => {
     ['HEALTH_CHECK_SPREAD_PERCENT', '100'],
     ['UNHEALTHY_THRESHOLD', '0'],
     ['LEADER_ELECTION', 'zookeeper'],
+    ['CORS_ORIGINS', '*'],
+    ['CORS_ORIGINS', 'https://ok.example, dash.example'],
   ])('%s=%j is a ConfigError naming the variable and what it expects', (variable, value) => {
     const message = configError({ [variable]: value });
     expect(message).toMatch(new RegExp(`^\\s*${variable}: .*expected`, 'm'));

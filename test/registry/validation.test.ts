@@ -80,7 +80,7 @@ describe('registerGateway input', () => {
       // "peer__a_name_far_too_long" is 25 characters, one over the maximum.
       const tooLong = await registerGateway(t, { name: 'Peer', url: long.url });
       expect(tooLong).toMatchObject({ __typename: 'ValidationError', field: 'tools[1]' });
-      expect(tooLong.message).toMatch(/peer__a_name_far_too_long is 25 characters, over the maximum of 24/);
+      expect(tooLong.message).toMatch(/"peer__a_name_far_too_long" is 25 characters, over the maximum of 24/);
       expect(await registerGateway(t, { name: 'Peer', url: odd.url })).toMatchObject({ __typename: 'ValidationError', field: 'tools[1]' });
       expect(await registerGateway(t, { name: 'Peer', url: oddPrompt.url })).toMatchObject({ __typename: 'ValidationError', field: 'prompts[0]' });
       expect(await rowCounts(t)).toEqual(before);
@@ -90,6 +90,30 @@ describe('registerGateway input', () => {
       await Promise.all([long.close(), odd.close(), oddPrompt.close()]);
     }
   });
+});
+
+test('a long peer name is refused with a message that quotes only its start; a megabyte-long one is over the field limit', async () => {
+  const t = await startTestApp({ env: PEER_ENV });
+  const long = 'n'.repeat(1_000);
+  const peers = await Promise.all([
+    startPeer({ tools: [tool(long)] }),
+    startPeer({ tools: [tool(`${long} x`)] }),
+    startPeer({ tools: [tool('n'.repeat(1_000_000))] }),
+  ]);
+  try {
+    for (const peer of peers.slice(0, 2)) {
+      const refused = await registerGateway(t, { name: 'Huge', url: peer.url });
+      expect(refused).toMatchObject({ __typename: 'ValidationError', field: 'tools[0]' });
+      expect(refused.message.length).toBeLessThan(300);
+      expect(refused.message).toMatch(/"[a-z_ ]{80}"… \(100\d characters\)/);
+    }
+    const huge = await registerGateway(t, { name: 'Huge', url: peers[2]!.url });
+    expect(huge).toMatchObject({ __typename: 'PeerConnectionError', reason: 'PROTOCOL' });
+    expect(huge.message.length).toBeLessThan(300);
+  } finally {
+    await Promise.all(peers.map((p) => p.close()));
+    await t.close();
+  }
 });
 
 describe.each(backends)('names and duplicates on %s', (backend) => {
