@@ -181,7 +181,7 @@ class ClientCredentials implements AuthHeaders {
       await response.body?.cancel();
       throw httpStatusError(status, parseRetryAfter(response.headers.get('retry-after')), 'token endpoint');
     }
-    const parsed = TokenResponse.safeParse(await response.json().catch(() => undefined));
+    const parsed = TokenResponse.safeParse(await jsonWithin(response, TOKEN_RESPONSE_MAX_BYTES));
     if (!parsed.success) throw new PeerConnectionError('PROTOCOL', 'token endpoint answered without a usable access_token');
     const { access_token, expires_in } = parsed.data;
     // Refresh before expiry: 30 s early, or 10% early for short-lived tokens.
@@ -193,11 +193,37 @@ class ClientCredentials implements AuthHeaders {
 
 /** The RFC 6749 §5.2 `error` code, if it looks like one (free text from the server is not repeated). */
 async function oauthErrorCode(response: Response): Promise<string | undefined> {
-  const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+  const body = (await jsonWithin(response, TOKEN_RESPONSE_MAX_BYTES).catch(() => undefined)) as { error?: unknown } | undefined;
   return typeof body?.error === 'string' && /^[\w.-]{1,64}$/.test(body.error) ? body.error : undefined;
 }
 
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+
+/** A token answer is a few hundred bytes; one that goes on is not read into memory. */
+const TOKEN_RESPONSE_MAX_BYTES = 64 * 1024;
+
+/** The body as JSON (undefined when it is not JSON), read no further than `maxBytes`. */
+async function jsonWithin(response: Response, maxBytes: number): Promise<unknown> {
+  if (!response.body) return undefined;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new PeerConnectionError('PROTOCOL', `token endpoint answered with more than ${maxBytes} bytes`, { retryable: false });
+    }
+    chunks.push(value);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
 /** §2.3.1: each part is form-urlencoded before the Basic encoding. */
 const clientBasic = (clientId: string, clientSecret: string) => Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
 

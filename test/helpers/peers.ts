@@ -397,6 +397,8 @@ export interface TokenServer {
   url: string;
   /** Access tokens issued so far. */
   readonly issued: number;
+  /** Bytes written by a `flood` answer. */
+  readonly flooded: number;
   /** Every token request, as the server understood it. */
   requests: { clientAuth: 'basic' | 'body' | 'none'; scope?: string; audience?: string }[];
   isValid(token: string): boolean;
@@ -412,10 +414,13 @@ export async function startTokenServer(options: {
   expiresIn?: number;
   /** Answer the first `times` token requests with this status. */
   failFirst?: { status: number; times: number };
+  /** Answer with a JSON body that never ends (written as fast as it is read); `flooded` counts the bytes written. */
+  flood?: boolean;
 }): Promise<TokenServer> {
   const tokens = new Map<string, number>(); // token -> expiry (Date.now() ms)
   const requests: TokenServer['requests'] = [];
   let issued = 0;
+  let flooded = 0;
   const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
   const http = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -436,6 +441,18 @@ export async function startTokenServer(options: {
     if (options.failFirst && requests.length <= options.failFirst.times) return reply(options.failFirst.status, { error: 'temporarily_unavailable' });
     if (req.method !== 'POST' || form.get('grant_type') !== 'client_credentials') return reply(400, { error: 'unsupported_grant_type' });
     if (id !== options.clientId || secret !== options.clientSecret) return reply(401, { error: 'invalid_client' });
+    if (options.flood) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.from(`{"access_token":"${'x'.repeat(64 * 1024)}`);
+      const more = () => {
+        while (!res.destroyed && flooded < 1024 ** 3) {
+          flooded += chunk.byteLength;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      return more();
+    }
     const token = randomBytes(24).toString('base64url');
     const expiresIn = options.expiresIn ?? 3600;
     tokens.set(token, Date.now() + expiresIn * 1000);
@@ -448,6 +465,9 @@ export async function startTokenServer(options: {
     url: `http://127.0.0.1:${port}/oauth/token`,
     get issued() {
       return issued;
+    },
+    get flooded() {
+      return flooded;
     },
     requests,
     isValid: (token) => (tokens.get(token) ?? 0) > Date.now(),

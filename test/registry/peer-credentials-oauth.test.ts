@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vite
 import { openAuth } from '../../src/federation/auth-storage.js';
 import { SecretBox } from '../../src/security/secret-box.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/health.js';
 import { startPeer, startTokenServer, type TestPeer, type TokenServer } from '../helpers/peers.js';
 import { dumpDatabase, expectNoSecrets, recordingClient, type RecordingClient } from '../helpers/secret-scan.js';
 import { REFRESH, REGISTER, UPDATE } from './peer-credentials-documents.js';
@@ -124,6 +125,23 @@ describe('OAuth 2.0 client credentials', () => {
     expect(p.tokens.requests).toHaveLength(1);
     expect(p.tokens.issued).toBe(0);
     expect(p.peer.requests.http).toBe(0);
+    expect(await dumpDatabase(t)).toEqual(dump);
+  });
+
+  test('a token endpoint whose answer never ends: PROTOCOL after 64 KiB read, the peer is never called, nothing stored', async () => {
+    const tokens = await startTokenServer({ clientId: CLIENT_ID, clientSecret: SECRETS.clientSecret, flood: true });
+    const peer = await startPeer({ tools: 1 });
+    closers.push(tokens, peer);
+    const dump = await dumpDatabase(t);
+    const result = await register('oauth flood', peer.url, {
+      oauth2ClientCredentials: { tokenUrl: tokens.url, clientId: CLIENT_ID, clientSecret: SECRETS.clientSecret },
+    });
+    expect(result).toMatchObject({ __typename: 'PeerConnectionError', reason: 'PROTOCOL' });
+    expect(result.message).toBe('token endpoint answered with more than 65536 bytes');
+    // The connection was cut: the endpoint could write little more than socket buffers hold, not its gigabyte.
+    await until(() => tokens.flooded > 0, 5_000, 'the flood to start');
+    expect(tokens.flooded).toBeLessThan(64 * 1024 ** 2);
+    expect(peer.requests.http).toBe(0);
     expect(await dumpDatabase(t)).toEqual(dump);
   });
 
