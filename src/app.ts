@@ -1,7 +1,6 @@
 // Wires the whole control plane together. main.ts listens and handles signals;
 // tests call createApp directly, with a database of their own if they like.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { databaseTarget, openDatabase, type Database } from './db/database.js';
 import { EventBus } from './events/event-bus.js';
@@ -11,24 +10,13 @@ import type { Services } from './graphql/context.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/yoga.js';
 import { RequestTracker } from './http/request-tracker.js';
+import { listen } from './http/listen.js';
 import { createRouter } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
 import { ApiTokenService } from './security/api-tokens.js';
 import { OpenSessions } from './security/open-sessions.js';
 import { SecretBox } from './security/secret-box.js';
 import { verifySecretKey } from './security/secret-key-check.js';
-
-export class ListenError extends Error {
-  override name = 'ListenError';
-}
-
-const LISTEN_REASONS: Record<string, string> = {
-  EADDRINUSE: 'the address is already in use (another process listens on this port)',
-  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
-  EACCES: 'permission denied (ports below 1024 need privileges)',
-  ENOTFOUND: 'HOST does not resolve',
-  EAI_AGAIN: 'HOST could not be resolved (temporary DNS failure)',
-};
 
 export interface AppOptions {
   logger?: Logger;
@@ -122,17 +110,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       yoga,
       server,
       async listen() {
-        const url = await new Promise<string>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(config.PORT, config.HOST, () => {
-            server.off('error', reject);
-            const { port } = server.address() as AddressInfo;
-            const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-            resolve(`http://${host}:${port}`);
-          });
-        }).catch((error: NodeJS.ErrnoException) => {
-          throw new ListenError(`cannot listen on ${config.HOST}:${config.PORT}: ${LISTEN_REASONS[error.code ?? ''] ?? error.message}`);
-        });
+        const url = await listen(server, config.HOST, config.PORT);
         // Only now: a token printed by a start that then failed to listen would be
         // stored, shown once to nobody who could use it, and never shown again.
         await tokens.bootstrap(logger, options.announce ?? ((message) => console.log(message)));

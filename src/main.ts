@@ -16,8 +16,9 @@ async function main(): Promise<void> {
 
   // Loaded only once the configuration is known to be good: the app's module
   // graph (Prisma, Pothos, PGlite) takes seconds to load, a typo should not.
-  const [{ createApp, ListenError }, { DataDirError }, { DataDirLockedError }, { MigrationError }, { SecretKeyMismatchError }] = await Promise.all([
+  const [{ createApp }, { ListenError }, { DataDirError }, { DataDirLockedError }, { MigrationError }, { SecretKeyMismatchError }] = await Promise.all([
     import('./app.js'),
+    import('./http/listen.js'),
     import('./data-dir.js'),
     import('./db/data-dir-lock.js'),
     import('./db/migrator.js'),

@@ -6,20 +6,14 @@ import { z } from 'zod';
 import { createHttpAgent } from '../../src/federation/http-agent.js';
 import { connectPeer, fetchCatalog, probePeer, type ConnectOptions } from '../../src/federation/peer-client.js';
 import { classifyError, parseRetryAfter, PeerConnectionError, withoutSecrets } from '../../src/federation/peer-errors.js';
-import { refusedUrl, startPeer, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { peerPool, refusedUrl, type PeerOptions, type TestPeer } from '../helpers/peers.js';
 
 const agent = createHttpAgent({ connectTimeoutMs: 2_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000 });
 afterAll(() => agent.close());
 
-const running: TestPeer[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.close()));
-});
-async function peer(options: PeerOptions = {}): Promise<TestPeer> {
-  const started = await startPeer(options);
-  running.push(started);
-  return started;
-}
+const pool = peerPool();
+afterEach(() => pool.closeAll());
+const peer = (options: PeerOptions = {}): Promise<TestPeer> => pool.start(options);
 
 const base = (url: string, extra: Partial<ConnectOptions> = {}): ConnectOptions => ({ url, fetch: agent.fetch, timeoutMs: 2_000, ...extra });
 const quickRetry = { totalTimeoutMs: 5_000, retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };

@@ -16,20 +16,14 @@ import {
   type PeerLimits,
 } from '../../src/federation/peer-client.js';
 import { PeerConnectionError } from '../../src/federation/peer-errors.js';
-import { makeTools, startPeer, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { makeTools, peerPool, type PeerOptions, type TestPeer } from '../helpers/peers.js';
 
 const agent = createHttpAgent({ connectTimeoutMs: 2_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000 });
 afterAll(() => agent.close());
 
-const running: TestPeer[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.close()));
-});
-async function peer(options: PeerOptions = {}): Promise<TestPeer> {
-  const started = await startPeer(options);
-  running.push(started);
-  return started;
-}
+const pool = peerPool();
+afterEach(() => pool.closeAll());
+const peer = (options: PeerOptions = {}): Promise<TestPeer> => pool.start(options);
 
 const MiB = 1024 * 1024;
 const limited = (url: string, limits: Partial<PeerLimits> = {}, extra: Partial<ConnectOptions> = {}): ConnectOptions => ({

@@ -3,20 +3,21 @@
 // resync, back-off, failure reasons, disabled gateways, writes that come too
 // late, and what the healthChecker query shows. Every wait is on a condition.
 import { createServer } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import {
   checkerStatus,
   checkHealth,
   eventsOf,
   gatewayRow,
+  healthSuite,
   holdingServer,
   pingHold,
   sweepsPass,
   sweepStartedAfter,
   until,
 } from '../helpers/health.js';
-import { closeServer, makeTools, peerPool, refusedPort, type TestPeer } from '../helpers/peers.js';
+import { closeServer, makeTools, peerPool, refusedPort } from '../helpers/peers.js';
 import {
   byOriginalName,
   catalogOf,
@@ -41,37 +42,19 @@ const VIEWS = /* GraphQL */ `
 `;
 
 describe('health sweeps (threshold 3)', () => {
+  const suite = healthSuite({
+    // Far above the check's own bound: only HEALTH_CHECK_TIMEOUT_MS can end a hanging check within a test.
+    PEER_TIMEOUT_MS: '60000',
+    PEER_RETRY_TOTAL_MS: '60000',
+    HEALTH_CHECK_INTERVAL_MS: '200',
+    HEALTH_CHECK_TIMEOUT_MS: '2000',
+    HEALTH_CHECK_MAX_BACKOFF_MS: '1000',
+    UNHEALTHY_THRESHOLD: '3',
+  });
+  const { pool, register } = suite;
   let t: TestApp;
-  const pool = peerPool();
-  const gateways: string[] = [];
-  beforeAll(async () => {
-    t = await startTestApp({
-      env: {
-        ...PEER_ENV,
-        // Far above the check's own bound: only HEALTH_CHECK_TIMEOUT_MS can end a hanging check within a test.
-        PEER_TIMEOUT_MS: '60000',
-        PEER_RETRY_TOTAL_MS: '60000',
-        HEALTH_CHECKS: 'true',
-        HEALTH_CHECK_INTERVAL_MS: '200',
-        HEALTH_CHECK_SPREAD_PERCENT: '0',
-        HEALTH_CHECK_TIMEOUT_MS: '2000',
-        HEALTH_CHECK_MAX_BACKOFF_MS: '1000',
-        UNHEALTHY_THRESHOLD: '3',
-      },
-    });
-  });
-  // Each test leaves no gateway behind: the sweeps would go on checking it.
-  afterEach(async () => {
-    for (const id of gateways.splice(0)) if (await gatewayRow(t, id)) await deleteGateway(t, id);
-    await pool.closeAll();
-  });
-  afterAll(() => t?.close());
+  beforeAll(() => void (t = suite.t));
 
-  async function register(name: string, peer: TestPeer, extra: Record<string, unknown> = {}) {
-    const gateway = await registered(t, { name, url: peer.url, ...extra });
-    gateways.push(gateway.id);
-    return gateway;
-  }
   const views = async (id: string) => (await t.gql(VIEWS, { id })).data;
   const status = async (id: string) => (await gatewayRow(t, id))?.reachable;
 

@@ -1,42 +1,25 @@
 // Catalogs the health checker keeps in step without any mutation: periodic
 // resyncs (CATALOG_REFRESH_INTERVAL_MS, or a gateway's own refreshIntervalMs)
 // and debounced resyncs on list_changed notifications over a standing session.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { checkerStatus, gatewayRow, sweepsPass, until } from '../helpers/health.js';
-import { makeTools, peerPool, type TestPeer } from '../helpers/peers.js';
-import { catalogOf, deleteGateway, eventTypes, registered, registerGateway, setGatewayEnabled, updateGateway, uuidOf, PEER_ENV } from '../helpers/registry.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { TestApp } from '../helpers/app.js';
+import { checkerStatus, gatewayRow, healthSuite, sweepsPass, until } from '../helpers/health.js';
+import { makeTools, type TestPeer } from '../helpers/peers.js';
+import { catalogOf, eventTypes, registerGateway, setGatewayEnabled, updateGateway, uuidOf } from '../helpers/registry.js';
 
 const WEEK_MS = 604_800_000;
 
 describe('catalog resyncs by the health checker', () => {
+  const suite = healthSuite({
+    HEALTH_CHECK_INTERVAL_MS: '200',
+    HEALTH_CHECK_TIMEOUT_MS: '2000',
+    CATALOG_REFRESH_INTERVAL_MS: '1000',
+    LIST_CHANGED_DEBOUNCE_MS: '300',
+  });
+  const { pool } = suite;
   let t: TestApp;
-  const pool = peerPool();
-  const gateways: string[] = [];
-  beforeAll(async () => {
-    t = await startTestApp({
-      env: {
-        ...PEER_ENV,
-        HEALTH_CHECKS: 'true',
-        HEALTH_CHECK_INTERVAL_MS: '200',
-        HEALTH_CHECK_SPREAD_PERCENT: '0',
-        HEALTH_CHECK_TIMEOUT_MS: '2000',
-        CATALOG_REFRESH_INTERVAL_MS: '1000',
-        LIST_CHANGED_DEBOUNCE_MS: '300',
-      },
-    });
-  });
-  afterEach(async () => {
-    for (const id of gateways.splice(0)) if (await gatewayRow(t, id)) await deleteGateway(t, id);
-    await pool.closeAll();
-  });
-  afterAll(() => t?.close());
-
-  async function register(name: string, peer: TestPeer, refreshIntervalMs?: number) {
-    const gateway = await registered(t, { name, url: peer.url, refreshIntervalMs });
-    gateways.push(gateway.id);
-    return gateway;
-  }
+  beforeAll(() => void (t = suite.t));
+  const register = (name: string, peer: TestPeer, refreshIntervalMs?: number) => suite.register(name, peer, { refreshIntervalMs });
   const toolNames = async (id: string) => (await catalogOf(t, id)).tools.map((tool) => tool.originalName).sort();
   const lists = (peer: TestPeer) => peer.requests.methods['tools/list'] ?? 0;
   const refreshIntervalOf = async (id: string) => (await t.gql(`query ($id: ID!) { gateway(id: $id) { refreshIntervalMs } }`, { id })).data.gateway.refreshIntervalMs;

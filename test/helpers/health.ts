@@ -3,10 +3,10 @@
 // and an HTTP server that holds each request until the test lets it go.
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect } from 'vitest';
-import type { TestApp } from './app.js';
-import { closeServer } from './peers.js';
-import { uuidOf } from './registry.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { startTestApp, type TestApp } from './app.js';
+import { closeServer, peerPool, type TestPeer } from './peers.js';
+import { deleteGateway, PEER_ENV, registered, uuidOf, type RegisterInput } from './registry.js';
 
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
@@ -149,4 +149,32 @@ export function pingHold() {
     /** Pings held since the test began. */
     held: () => held,
   };
+}
+
+/**
+ * For a describe block: one app with the health checker on (intervals from
+ * `env`, checks all at the start of a sweep), peers started per test, and the
+ * gateways registered through `register` deleted after each test, so that
+ * later sweeps do not go on checking them.
+ */
+export function healthSuite(env: Record<string, string>) {
+  const gateways: string[] = [];
+  const suite = {
+    t: undefined as unknown as TestApp,
+    pool: peerPool(),
+    async register(name: string, peer: TestPeer, extra: Partial<RegisterInput> = {}) {
+      const gateway = await registered(suite.t, { name, url: peer.url, ...extra });
+      gateways.push(gateway.id);
+      return gateway;
+    },
+  };
+  beforeAll(async () => {
+    suite.t = await startTestApp({ env: { ...PEER_ENV, HEALTH_CHECKS: 'true', HEALTH_CHECK_SPREAD_PERCENT: '0', ...env } });
+  });
+  afterEach(async () => {
+    for (const id of gateways.splice(0)) if (await gatewayRow(suite.t, id)) await deleteGateway(suite.t, id);
+    await suite.pool.closeAll();
+  });
+  afterAll(() => suite.t?.close());
+  return suite;
 }
