@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { databaseTarget, openDatabase, type Database } from './db/database.js';
 import { EventBus } from './events/event-bus.js';
 import { createGatewayService } from './federation/create-gateway-service.js';
+import { refreshFingerprints } from './federation/refingerprint.js';
 import { createHealthChecker } from './health/create-health-checker.js';
 import type { Services } from './graphql/context.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
@@ -54,6 +55,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Before anything else starts: a worker with the wrong key must not run at all.
     const box = await SecretBox.load(config.SECRET_KEY, config.DATA_DIR);
     await verifySecretKey(db.prisma, box);
+    await refreshFingerprints(db.prisma, box, logger);
 
     const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN, logger);
     const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX, logger) : EventBus.inProcess(logger);
