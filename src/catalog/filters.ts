@@ -26,7 +26,9 @@ export interface CatalogFilter {
   gatewayStatus?: GatewayStatus[] | null;
   tag?: string | null;
   search?: string | null;
-  /** Also show entries of disabled or unreachable gateways. */
+  /** Entries an operator enabled (true) or disabled (false); unset: the default rule. */
+  enabled?: boolean | null;
+  /** Also show disabled entries, and entries of disabled or unreachable gateways. */
   includeUnavailable?: boolean | null;
 }
 
@@ -49,12 +51,20 @@ export function gatewayWhere(filter: GatewayFilter | null | undefined): Prisma.G
   return { AND: and };
 }
 
-/** The `where` of a catalog listing (tools, resources, templates, prompts). */
+/**
+ * The `where` of a catalog listing (tools, resources, templates, prompts). By
+ * default it shows what MCP clients can see, as federation.catalog counts it:
+ * enabled entries of ACTIVE gateways. includeUnavailable lifts both parts; a
+ * gatewayStatus filter replaces the gateway part, an enabled filter the entry part.
+ */
 export function catalogWhere(filter: CatalogFilter | null | undefined) {
   const gateway: Prisma.GatewayWhereInput[] = [gatewayWhere({ status: filter?.gatewayStatus, tag: filter?.tag })];
-  if (!filter?.includeUnavailable) gateway.push(STATUS_WHERE.ACTIVE);
+  const all = !!filter?.includeUnavailable;
+  if (!all && !filter?.gatewayStatus?.length) gateway.push(STATUS_WHERE.ACTIVE);
+  const enabled = filter?.enabled ?? (all ? null : true);
   return {
     ...(filter?.gatewayId ? { gatewayId: filter.gatewayId } : {}),
+    ...(enabled !== null ? { enabled } : {}),
     gateway: { AND: gateway },
     ...textSearch(filter?.search),
   };

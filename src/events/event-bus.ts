@@ -5,10 +5,11 @@
 import type { EventType } from '../generated/prisma/enums.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { currentActor, type Actor } from '../security/actor.js';
 import { Fanout } from './fanout.js';
 import { RedisTransport, type EventBusReadiness } from './redis-transport.js';
 
-export type { EventType, EventBusReadiness };
+export type { EventType, EventBusReadiness, Actor };
 
 export interface GatewayEventMessage {
   /** Position in the event log, as a decimal string (BigInt does not survive JSON). */
@@ -17,6 +18,29 @@ export interface GatewayEventMessage {
   gatewayId: string | null;
   payload: Record<string, unknown>;
   createdAt: string;
+  /** Who caused it: the API token of the operation, or the system (health checker, background syncs).
+   *  Absent only from messages of workers older than the event log's actor columns. */
+  actor?: Actor;
+}
+
+/** A row of the event log as a message (what the history query and subscribers both see). */
+export function eventMessage(row: {
+  id: bigint;
+  type: EventType;
+  gatewayId: string | null;
+  payload: unknown;
+  createdAt: Date;
+  actorTokenId: string | null;
+  actorName: string;
+}): GatewayEventMessage {
+  return {
+    id: row.id.toString(),
+    type: row.type,
+    gatewayId: row.gatewayId,
+    payload: (row.payload ?? {}) as Record<string, unknown>,
+    createdAt: row.createdAt.toISOString(),
+    actor: { tokenId: row.actorTokenId, name: row.actorName },
+  };
 }
 
 const ALL_EVENTS_TOPIC = 'gateway-events';
@@ -53,17 +77,15 @@ export class EventBus {
   /**
    * Appends to the event log with `db` (pass the transaction that made the
    * change, so the event exists if and only if the change does) and returns the
-   * message; call `broadcast` once that transaction has committed.
+   * message; call `broadcast` once that transaction has committed. The actor
+   * is whoever runs the current operation (currentActor()): no caller passes it.
    */
   async record(db: Db, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {
-    const row = await db.gatewayEvent.create({ data: { type, gatewayId, payload: payload as Prisma.InputJsonObject } });
-    return {
-      id: row.id.toString(),
-      type: row.type,
-      gatewayId: row.gatewayId,
-      payload,
-      createdAt: row.createdAt.toISOString(),
-    };
+    const actor = currentActor();
+    const row = await db.gatewayEvent.create({
+      data: { type, gatewayId, payload: payload as Prisma.InputJsonObject, actorTokenId: actor.tokenId, actorName: actor.name },
+    });
+    return { ...eventMessage(row), payload };
   }
 
   /**

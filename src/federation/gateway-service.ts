@@ -3,6 +3,7 @@
 // then writes the gateway, its catalog diff and its event in one transaction,
 // so a failure leaves nothing half-written.
 import type { EventBus, EventType, GatewayEventMessage } from '../events/event-bus.js';
+import { CATALOG_COUNTS, statusPayload, updatedPayload } from '../events/event-payloads.js';
 import { gatewayStatus } from '../catalog/filters.js';
 import { GatewayDisabledError, NameConflictError, NotFoundError } from '../errors.js';
 import type { Gateway, Prisma, PrismaClient } from '../generated/prisma/client.js';
@@ -49,7 +50,7 @@ export interface RefreshOptions {
    * it passes: the health checker's leadership fence.
    */
   fence?: (tx: Tx) => Promise<void>;
-  /** Refuse a disabled gateway (background resyncs; an operator's refresh may sync one). */
+  /** Refuse a disabled gateway (background resyncs, and refreshGateway: enabling is what resyncs one). */
   requireEnabled?: boolean;
   /** Ends the probe early (lost leadership, shutdown, a check's deadline). */
   signal?: AbortSignal;
@@ -141,7 +142,15 @@ export class GatewayService {
             ...(snapshot ? snapshotColumns(snapshot, new Date()) : {}),
           },
         });
-        const out: GatewayEventMessage[] = [await this.o.events.record(tx, 'GATEWAY_UPDATED', id, { name: updated.name })];
+        const out: GatewayEventMessage[] = [
+          await this.o.events.record(
+            tx,
+            'GATEWAY_UPDATED',
+            id,
+            // Credentials: only whether they changed (same URL, other fingerprint; or sent anew with a new URL).
+            updatedPayload(current, updated, { reconnected: reconnect, credentialsChanged: auth !== null && (url !== current.url || fingerprint !== current.authFingerprint) }),
+          ),
+        ];
         if (snapshot) {
           const report = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
           if (changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
@@ -161,11 +170,12 @@ export class GatewayService {
   async delete(id: string): Promise<Gateway> {
     return this.perGateway.run(id, async () => {
       const { gateway, events } = await this.write(async (tx) => {
+        const counted = await tx.gateway.findUnique({ where: { id }, select: CATALOG_COUNTS });
         const deleted = await tx.gateway.delete({ where: { id } }).catch((error: unknown) => {
           if ((error as { code?: string }).code === 'P2025') throw new NotFoundError('gateway', id);
           throw error;
         });
-        return { gateway: deleted, events: [await this.o.events.record(tx, 'GATEWAY_DELETED', id, { name: deleted.name })] };
+        return { gateway: deleted, events: [await this.o.events.record(tx, 'GATEWAY_DELETED', id, { name: deleted.name, catalog: counted?._count ?? null })] };
       });
       this.o.logger.info({ gatewayId: id, actor: currentActor() }, 'deleted gateway');
       this.broadcast(events);
@@ -173,11 +183,14 @@ export class GatewayService {
     });
   }
 
-  /** Enabling reconnects and resyncs first; a peer that fails keeps the gateway disabled. */
-  async setEnabled(id: string, enabled: boolean): Promise<Gateway> {
+  /**
+   * Enabling reconnects and resyncs first; a peer that fails keeps the gateway disabled.
+   * Asking for the state it is already in does nothing (changed: false, no event).
+   */
+  async setEnabled(id: string, enabled: boolean): Promise<{ gateway: Gateway; changed: boolean }> {
     return this.perGateway.run(id, async () => {
       const current = await this.find(id);
-      if (current.enabled === enabled) return current;
+      if (current.enabled === enabled) return { gateway: current, changed: false };
       const snapshot = enabled ? await this.probeStored(current) : null;
       const { gateway, events } = await this.write(async (tx) => {
         const updated = await tx.gateway.update({
@@ -185,7 +198,7 @@ export class GatewayService {
           data: { enabled, ...(snapshot ? snapshotColumns(snapshot, new Date()) : {}) },
         });
         const type: EventType = enabled ? 'GATEWAY_ACTIVATED' : 'GATEWAY_DEACTIVATED';
-        const out = [await this.o.events.record(tx, type, id, { name: updated.name })];
+        const out = [await this.o.events.record(tx, type, id, statusPayload(current, updated, enabled ? 'enabled' : 'disabled'))];
         if (snapshot) {
           const report = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
           if (changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
@@ -194,7 +207,7 @@ export class GatewayService {
       });
       this.o.logger.info({ gatewayId: id, actor: currentActor() }, enabled ? 'enabled gateway' : 'disabled gateway');
       this.broadcast(events);
-      return gateway;
+      return { gateway, changed: true };
     });
   }
 
@@ -227,7 +240,7 @@ export class GatewayService {
         const sync = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
         const out: GatewayEventMessage[] = [];
         if (!locked.reachable) {
-          const change = { name: updated.name, oldStatus: gatewayStatus(locked), newStatus: gatewayStatus(updated), lastError: null };
+          const change = { name: updated.name, oldStatus: gatewayStatus(locked), newStatus: gatewayStatus(updated), reason: 'resynced', lastError: null };
           out.push(await this.o.events.record(tx, 'GATEWAY_HEALTH_CHANGED', id, change));
         }
         if (changedAnything(sync)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: sync }));
@@ -240,10 +253,15 @@ export class GatewayService {
   }
 
   async setToolEnabled(id: string, enabled: boolean) {
-    const tool = await this.o.prisma.tool.update({ where: { id }, data: { enabled } }).catch((error: unknown) => {
-      if ((error as { code?: string }).code === 'P2025') throw new NotFoundError('tool', id);
-      throw error;
+    // The change and its TOOL_TOGGLED event in one transaction.
+    const { tool, event } = await this.write(async (tx) => {
+      const tool = await tx.tool.update({ where: { id }, data: { enabled } }).catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'P2025') throw new NotFoundError('tool', id);
+        throw error;
+      });
+      return { tool, event: await this.o.events.record(tx, 'TOOL_TOGGLED', tool.gatewayId, { toolId: tool.id, name: tool.name, enabled }) };
     });
+    this.broadcast([event]);
     this.o.logger.info({ toolId: id, gatewayId: tool.gatewayId, enabled, actor: currentActor() }, enabled ? 'enabled tool' : 'disabled tool');
     return tool;
   }

@@ -69,6 +69,7 @@ export function createPeerAccess(options: PeerProbeOptions): PeerAccess {
       limits: options.limits,
     });
     return {
+      transport: result.transport,
       protocolVersion: result.protocolVersion,
       serverInfo: result.serverInfo as Record<string, unknown>,
       instructions: result.instructions ?? null,

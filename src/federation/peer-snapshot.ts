@@ -10,6 +10,8 @@ import type { PeerAuth } from './peer-auth.js';
 
 /** What connecting to a peer and listing its catalog yields. */
 export interface PeerSnapshot {
+  /** The transport the session used: what AUTO resolved to, or the one asked for. */
+  transport: Exclude<Transport, 'AUTO'>;
   protocolVersion: string;
   serverInfo: Record<string, unknown>;
   instructions: string | null;
@@ -34,6 +36,7 @@ export function snapshotColumns(snapshot: PeerSnapshot, now: Date) {
     if (hasNul(snapshot[field])) throw new ValidationError(field, `the peer's ${field} contains a NUL character, which cannot be stored`);
   }
   return {
+    negotiatedTransport: snapshot.transport,
     protocolVersion: snapshot.protocolVersion,
     serverInfo: snapshot.serverInfo as Prisma.InputJsonObject,
     instructions: snapshot.instructions,

@@ -78,15 +78,15 @@ export function createGraphQLServer(
     },
     plugins: [
       EnvelopArmorPlugin({
-        maxDepth: { n: config.MAX_QUERY_DEPTH },
+        maxDepth: { n: config.MAX_QUERY_DEPTH, onReject: [limitError('MAX_QUERY_DEPTH')] },
         // `first`/`last` already multiply a connection's cost by its page size;
         // armor's default 1.5x per level on top of that priced the issue's own
         // "50 gateways with 20 tools each" page at ~49k. With a factor of 1 the
         // cost is about the most values a response can hold.
-        costLimit: { maxCost: config.MAX_QUERY_COST, depthCostFactor: 1 },
-        maxAliases: { n: config.MAX_QUERY_ALIASES },
-        maxTokens: { n: config.MAX_QUERY_TOKENS },
-        maxDirectives: { n: config.MAX_QUERY_DIRECTIVES },
+        costLimit: { maxCost: config.MAX_QUERY_COST, depthCostFactor: 1, onReject: [limitError('MAX_QUERY_COST')] },
+        maxAliases: { n: config.MAX_QUERY_ALIASES, onReject: [limitError('MAX_QUERY_ALIASES')] },
+        maxTokens: { n: config.MAX_QUERY_TOKENS, onReject: [limitError('MAX_QUERY_TOKENS')] },
+        maxDirectives: { n: config.MAX_QUERY_DIRECTIVES, onReject: [limitError('MAX_QUERY_DIRECTIVES')] },
         blockFieldSuggestion: { enabled: true },
       }),
       markHttpSubscriptions(options.onHttpSubscription),
@@ -95,6 +95,20 @@ export function createGraphQLServer(
       useActor(),
     ],
   });
+}
+
+type LimitSetting = 'MAX_QUERY_DEPTH' | 'MAX_QUERY_COST' | 'MAX_QUERY_ALIASES' | 'MAX_QUERY_TOKENS' | 'MAX_QUERY_DIRECTIVES';
+
+/**
+ * graphql-armor reports every limit as a "Syntax Error" without a code. Its
+ * onReject handlers run before it throws: throwing there replaces its error with
+ * one that names the setting, in the message and as extensions.code.
+ */
+function limitError(setting: LimitSetting) {
+  return (_context: unknown, error: GraphQLError): never => {
+    const detail = error.message.replace(/^Syntax Error: /, '');
+    throw new GraphQLError(`${detail} (${setting})`, { extensions: { code: setting } });
+  };
 }
 
 /**

@@ -116,7 +116,8 @@ async function recordInTransaction(
     const newStatus = gatewayStatus({ enabled: true, reachable });
     const recorded: Recorded = { written: true, status: newStatus, consecutiveFailures: failures };
     if (oldStatus === newStatus) return { recorded, event: undefined };
-    const change = { name: row.name, oldStatus, newStatus, lastError: result.ok ? null : result.error, consecutiveFailures: failures };
+    const reason = result.ok ? 'health check succeeded' : 'health check failed';
+    const change = { name: row.name, oldStatus, newStatus, reason, lastError: result.ok ? null : result.error, consecutiveFailures: failures };
     return { recorded, event: await events.record(tx, 'GATEWAY_HEALTH_CHANGED', gateway.id, change) };
   });
   if (event) events.broadcast(event as GatewayEventMessage);

@@ -11,12 +11,14 @@ export type ApiScope =
   | 'read'
   | 'write';
 
-/** By default a catalog listing shows only entries of enabled, reachable gateways. */
+/** What a catalog listing shows. By default, what MCP clients can see, and what federation.catalog counts: the enabled entries (setToolEnabled and the like) of ACTIVE gateways (enabled and reachable). includeUnavailable: true shows everything; gatewayStatus replaces the gateway rule, enabled replaces the entry rule. Gateway.tools and the other per-gateway listings show all of that gateway's entries. */
 export type CatalogFilter = {
+  /** Only entries an operator enabled (true) or disabled (false); unset: enabled ones, unless includeUnavailable. */
+  enabled?: boolean | null | undefined;
   gatewayId?: string | number | null | undefined;
   /** The owning gateway's status is one of these (DISABLED and UNREACHABLE included when asked for). */
   gatewayStatus?: Array<GatewayStatus> | null | undefined;
-  /** Also show entries of disabled and unreachable gateways. */
+  /** Also show disabled entries, and the entries of disabled and unreachable gateways. */
   includeUnavailable?: boolean | null | undefined;
   /** Case-insensitive text in the name or description. */
   search?: string | null | undefined;
@@ -204,7 +206,9 @@ export type NodeQueryVariables = Exact<{
 
 
 export type NodeQuery = { node:
+    | { __typename: 'ApiToken', id: string }
     | { __typename: 'Gateway', name: string, id: string }
+    | { __typename: 'GatewayEvent', id: string }
     | { __typename: 'Prompt', name: string, id: string, gateway: { name: string } }
     | { __typename: 'Resource', uri: string, id: string, gateway: { name: string } }
     | { __typename: 'ResourceTemplate', uriTemplate: string, id: string, gateway: { name: string } }

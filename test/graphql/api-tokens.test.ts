@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 // API tokens: issued once through the API, stored only as a hash, revocable,
 // validated; and the admin token a first start creates when there is none.
 import { Writable } from 'node:stream';
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -70,7 +71,9 @@ describe('createApiToken and revokeApiToken', () => {
     expect(token).toMatchObject({ name: 'ci bot', scopes: ['read', 'invoke'], lastUsedAt: null, revokedAt: null });
 
     const rows = await t.app.db.sql.query<{ id: string; secret_hash: string }>('SELECT * FROM api_token');
-    expect(rows.map((r) => r.id)).toEqual([token.id]);
+    // The API gives the token's global id (ApiToken is a node), the table its UUID.
+    expect(rows.map((r) => r.id)).toEqual([decodeGlobalID(token.id).id]);
+    expect(decodeGlobalID(token.id).typename).toBe('ApiToken');
     expect(rows[0]!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
     const secretPart = secretPartOf(secret);
     for (const text of [JSON.stringify(rows), t.logs.join('\n')]) {
@@ -84,7 +87,7 @@ describe('createApiToken and revokeApiToken', () => {
     expect((await t.request(Me, undefined, secret)).data?.viewer).toEqual({ name: 'ci bot', scopes: ['read', 'invoke'] });
   });
 
-  test('a revoked token fails with 401; revoking it again, or an unknown id, is NotFoundError', async () => {
+  test('a revoked token fails with 401; revoking it again, an unknown id or a raw UUID is NotFoundError echoing the id', async () => {
     const created = await create('short-lived', ['read']);
     if (created.__typename !== 'CreateApiTokenSuccess') throw new Error(created.__typename);
     const { secret, token } = created;

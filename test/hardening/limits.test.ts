@@ -31,28 +31,33 @@ const ABUSIVE = [
   {
     limit: 'depth',
     query: '{ gateways { edges { node { tools { edges { node { name } } } } } } }',
-    message: 'Syntax Error: Query depth limit of 5 exceeded, found 7.',
+    message: 'Query depth limit of 5 exceeded, found 7. (MAX_QUERY_DEPTH)',
+    code: 'MAX_QUERY_DEPTH',
   },
   {
     // Cheap to write, expensive to run: the page size multiplies the cost.
     limit: 'cost',
     query: '{ gateways(first: 100) { totalCount } }',
-    message: 'Syntax Error: Query Cost limit of 100 exceeded, found 300.',
+    message: 'Query Cost limit of 100 exceeded, found 300. (MAX_QUERY_COST)',
+    code: 'MAX_QUERY_COST',
   },
   {
     limit: 'aliases',
     query: '{ a: viewer { name } b: viewer { name } c: viewer { name } }',
-    message: 'Syntax Error: Aliases limit of 2 exceeded, found 3.',
+    message: 'Aliases limit of 2 exceeded, found 3. (MAX_QUERY_ALIASES)',
+    code: 'MAX_QUERY_ALIASES',
   },
   {
     limit: 'tokens',
     query: `{ viewer { ${'name '.repeat(100)}} }`,
-    message: 'Syntax Error: Token limit of 100 exceeded.',
+    message: 'Token limit of 100 exceeded. (MAX_QUERY_TOKENS)',
+    code: 'MAX_QUERY_TOKENS',
   },
   {
     limit: 'directives',
     query: '{ viewer { name @include(if: true) scopes @include(if: true) __typename @include(if: true) } }',
-    message: 'Syntax Error: Directives limit of 2 exceeded, found 3.',
+    message: 'Directives limit of 2 exceeded, found 3. (MAX_QUERY_DIRECTIVES)',
+    code: 'MAX_QUERY_DIRECTIVES',
   },
 ];
 
@@ -63,10 +68,11 @@ describe('operation limits over HTTP', () => {
     expect(response.data.viewer.scopes).toContain('admin');
   });
 
-  it.each(ABUSIVE)('refuses a query over the $limit limit, naming the limit', async ({ query, message }) => {
+  it.each(ABUSIVE)('refuses a query over the $limit limit, naming the setting in the message and extensions.code', async ({ query, message, code }) => {
     const response = await t.gql(query);
     expect(response.data).toBeUndefined();
     expect(response.errors?.map((e) => e.message)).toEqual([message]);
+    expect(response.errors?.map((e) => e.extensions?.code)).toEqual([code]);
   });
 
   it('takes the limits from the environment (defaults accept what the small ones refuse)', async () => {
@@ -102,24 +108,28 @@ describe('operation limits over graphql-ws', () => {
     {
       limit: 'aliases',
       query: 'subscription { gatewayEvents { a: type b: type c: type } }',
-      message: 'Syntax Error: Aliases limit of 2 exceeded, found 3.',
+      message: 'Aliases limit of 2 exceeded, found 3. (MAX_QUERY_ALIASES)',
+    code: 'MAX_QUERY_ALIASES',
     },
     {
       limit: 'tokens',
       query: `subscription { gatewayEvents { ${'type '.repeat(100)}} }`,
-      message: 'Syntax Error: Token limit of 100 exceeded.',
+      message: 'Token limit of 100 exceeded. (MAX_QUERY_TOKENS)',
+    code: 'MAX_QUERY_TOKENS',
     },
     {
       limit: 'depth',
       query: '{ gateways { edges { node { tools { edges { node { name } } } } } } }',
-      message: 'Syntax Error: Query depth limit of 5 exceeded, found 7.',
+      message: 'Query depth limit of 5 exceeded, found 7. (MAX_QUERY_DEPTH)',
+    code: 'MAX_QUERY_DEPTH',
     },
-  ])('refuses an operation over the $limit limit as that operation\'s error', async ({ query, message }) => {
+  ])('refuses an operation over the $limit limit as that operation\'s error', async ({ query, message, code }) => {
     const operation = subscribeWs(client, query);
     const error = await operation.ended.then(() => 'completed', (reason: unknown) => reason);
     // graphql-ws reports operation errors as an array; a CloseEvent would mean the socket died.
     expect(Array.isArray(error), String(error)).toBe(true);
     expect((error as { message: string }[]).map((e) => e.message)).toEqual([message]);
+    expect((error as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code)).toEqual([code]);
     expect(operation.results.size).toBe(0);
   });
 });

@@ -80,8 +80,8 @@ describe('health sweeps (threshold 3)', () => {
     const gateway = await register('Flappy', peer);
     const before = byOriginalName((await catalogOf(t, gateway.id)).tools);
     await setToolEnabled(t, before.tool_0002.id, false);
-    // The federation counts what clients can call: not the tool switched off.
-    expect(await views(gateway.id)).toMatchObject({ mine: { totalCount: 3 }, federation: { catalog: { tools: 2 } } });
+    // The default listing and the federation both count what clients can call: not the tool switched off.
+    expect(await views(gateway.id)).toMatchObject({ mine: { totalCount: 2 }, all: { totalCount: 3 }, federation: { catalog: { tools: 2 } } });
 
     await peer.close();
     await until(async () => (await status(gateway.id)) === false, 15_000, 'UNREACHABLE');
@@ -104,14 +104,14 @@ describe('health sweeps (threshold 3)', () => {
     expect(Object.keys(after).sort()).toEqual(['tool_0001', 'tool_0002', 'tool_0003', 'tool_0004']);
     for (const name of ['tool_0001', 'tool_0002', 'tool_0003']) expect(after[name].id, name).toBe(before[name].id);
     expect(after.tool_0002.enabled).toBe(false);
-    expect(await views(gateway.id)).toMatchObject({ mine: { totalCount: 4 }, federation: { catalog: { tools: 3 }, gateways: { active: 1 } } });
+    expect(await views(gateway.id)).toMatchObject({ mine: { totalCount: 3 }, all: { totalCount: 4 }, federation: { catalog: { tools: 3 }, gateways: { active: 1 } } });
     expect(await gatewayRow(t, gateway.id)).toMatchObject({ consecutiveFailures: 0, lastError: null });
     await until(async () => (await checkerStatus(t)).listChangedSessions === 1, 15_000, 'its session again');
 
     const events = await eventsOf(t, gateway.id);
-    expect(events.map((e) => e.type)).toEqual(['GATEWAY_ADDED', 'GATEWAY_HEALTH_CHANGED', 'GATEWAY_HEALTH_CHANGED', 'GATEWAY_CATALOG_CHANGED']);
-    expect(events[2]!.payload).toMatchObject({ oldStatus: 'UNREACHABLE', newStatus: 'ACTIVE', lastError: null });
-    expect(events[3]!.payload).toMatchObject({ catalog: { tools: { added: 1, updated: 0, removed: 0 } } });
+    expect(events.map((e) => e.type)).toEqual(['GATEWAY_ADDED', 'TOOL_TOGGLED', 'GATEWAY_HEALTH_CHANGED', 'GATEWAY_HEALTH_CHANGED', 'GATEWAY_CATALOG_CHANGED']);
+    expect(events[3]!.payload).toMatchObject({ oldStatus: 'UNREACHABLE', newStatus: 'ACTIVE', lastError: null });
+    expect(events[4]!.payload).toMatchObject({ catalog: { tools: { added: 1, updated: 0, removed: 0 } } });
   });
 
   test('a peer that answers ping but not tools/list stays UNREACHABLE, its failures growing', async () => {
@@ -211,7 +211,7 @@ describe('health sweeps (threshold 3)', () => {
     expect(await checkHealth(t, gateway.id, reader)).toMatchObject({ __typename: 'AuthorizationError', requiredScopes: ['write'] });
 
     await deleteGateway(t, gateway.id);
-    expect(await checkHealth(t, gateway.id)).toMatchObject({ __typename: 'NotFoundError', id: uuidOf(gateway.id) });
+    expect(await checkHealth(t, gateway.id)).toMatchObject({ __typename: 'NotFoundError', id: gateway.id });
   });
 
   test('a check that ends after its gateway was disabled or deleted writes nothing', async () => {
@@ -238,7 +238,7 @@ describe('health sweeps (threshold 3)', () => {
         expect(result).toMatchObject({ __typename: 'CheckGatewayHealthSuccess', ok: true, status: null, gateway: { status: 'DISABLED' } });
       } else {
         expect(row).toBeNull();
-        expect(result).toMatchObject({ __typename: 'NotFoundError', id: uuidOf(gateway.id) });
+        expect(result).toMatchObject({ __typename: 'NotFoundError', id: gateway.id });
       }
     }
   });

@@ -12,16 +12,23 @@ import type { GqlResponse, TestApp } from './app.js';
  */
 export const PEER_ENV = { PEER_TIMEOUT_MS: '5000', PEER_RETRY_TOTAL_MS: '10000', PEER_RETRIES: '0' } as const;
 
-const ERRORS = /* GraphQL */ `
+const ERROR_FIELDS = {
+  ValidationError: 'field',
+  NameConflictError: 'name',
+  DuplicateGatewayError: 'existingGatewayId',
+  PeerConnectionError: 'reason httpStatus',
+  NotFoundError: 'id',
+  GatewayDisabledError: 'gatewayId',
+} as const;
+
+/** The errors of a result union: each mutation's union lists only those it can return. */
+const errors = (...types: (keyof typeof ERROR_FIELDS)[]) => /* GraphQL */ `
   __typename
   ... on Error { message }
-  ... on ValidationError { field }
-  ... on NameConflictError { name }
-  ... on DuplicateGatewayError { existingGatewayId }
-  ... on PeerConnectionError { reason httpStatus }
-  ... on NotFoundError { id }
+  ${types.map((type) => `... on ${type} { ${ERROR_FIELDS[type]} }`).join('\n  ')}
   ... on AuthorizationError { requiredScopes }
 `;
+const PEER_ERRORS = ['ValidationError', 'NameConflictError', 'PeerConnectionError'] as const;
 
 export const GATEWAY_FIELDS = /* GraphQL */ `
   id name slug url transport status enabled reachable description tags
@@ -30,26 +37,26 @@ export const GATEWAY_FIELDS = /* GraphQL */ `
 
 const REGISTER = /* GraphQL */ `
   mutation Register($input: RegisterGatewayInput!) {
-    registerGateway(input: $input) { ${ERRORS} ... on RegisterGatewaySuccess { gateway { ${GATEWAY_FIELDS} } } }
+    registerGateway(input: $input) { ${errors(...PEER_ERRORS, 'DuplicateGatewayError')} ... on RegisterGatewaySuccess { gateway { ${GATEWAY_FIELDS} } } }
   }
 `;
 const UPDATE = /* GraphQL */ `
   mutation Update($id: ID!, $input: UpdateGatewayInput!) {
-    updateGateway(id: $id, input: $input) { ${ERRORS} ... on UpdateGatewaySuccess { gateway { ${GATEWAY_FIELDS} } } }
+    updateGateway(id: $id, input: $input) { ${errors(...PEER_ERRORS, 'DuplicateGatewayError', 'NotFoundError')} ... on UpdateGatewaySuccess { gateway { ${GATEWAY_FIELDS} } } }
   }
 `;
 const DELETE = /* GraphQL */ `
-  mutation Delete($id: ID!) { deleteGateway(id: $id) { ${ERRORS} ... on DeleteGatewaySuccess { deletedGatewayId } } }
+  mutation Delete($id: ID!) { deleteGateway(id: $id) { ${errors('NotFoundError')} ... on DeleteGatewaySuccess { deletedGatewayId } } }
 `;
 const SET_ENABLED = /* GraphQL */ `
   mutation SetEnabled($id: ID!, $enabled: Boolean!) {
-    setGatewayEnabled(id: $id, enabled: $enabled) { ${ERRORS} ... on SetGatewayEnabledSuccess { gateway { ${GATEWAY_FIELDS} } } }
+    setGatewayEnabled(id: $id, enabled: $enabled) { ${errors(...PEER_ERRORS, 'NotFoundError')} ... on SetGatewayEnabledSuccess { gateway { ${GATEWAY_FIELDS} } } }
   }
 `;
 const REFRESH = /* GraphQL */ `
   mutation Refresh($id: ID!) {
     refreshGateway(id: $id) {
-      ${ERRORS}
+      ${errors(...PEER_ERRORS, 'NotFoundError', 'GatewayDisabledError')}
       ... on RefreshGatewaySuccess {
         gateway { id }
         tools { added updated removed }
@@ -62,7 +69,7 @@ const REFRESH = /* GraphQL */ `
 `;
 const SET_TOOL_ENABLED = /* GraphQL */ `
   mutation SetToolEnabled($id: ID!, $enabled: Boolean!) {
-    setToolEnabled(id: $id, enabled: $enabled) { ${ERRORS} ... on SetToolEnabledSuccess { tool { id name enabled } } }
+    setToolEnabled(id: $id, enabled: $enabled) { ${errors('NotFoundError')} ... on SetToolEnabledSuccess { tool { id name enabled } } }
   }
 `;
 

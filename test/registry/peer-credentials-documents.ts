@@ -1,8 +1,10 @@
 // GraphQL documents shared by the peer credentials suites.
 export const AUTH_FIELDS = 'auth { type username headerNames tokenUrl clientId scopes audience }';
-const FAILURES = `__typename
+const PEER_FAILURES = `__typename
   ... on Error { message }
-  ... on PeerConnectionError { reason httpStatus }
+  ... on PeerConnectionError { reason httpStatus }`;
+// refreshGateway cannot meet a duplicate: its union has no DuplicateGatewayError.
+const FAILURES = `${PEER_FAILURES}
   ... on DuplicateGatewayError { existingGatewayId }`;
 
 export const REGISTER = /* GraphQL */ `
@@ -26,7 +28,7 @@ export const UPDATE = /* GraphQL */ `
 export const REFRESH = /* GraphQL */ `
   mutation Refresh($id: ID!) {
     refreshGateway(id: $id) {
-      ${FAILURES}
+      ${PEER_FAILURES}
       ... on RefreshGatewaySuccess { gateway { id reachable } tools { added updated removed } }
     }
   }

@@ -78,14 +78,15 @@ describe.each(backends)('refreshGateway on %s', (backend) => {
     // A vanished entry is gone, not hidden: its id resolves to nothing.
     expect((await t.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: before.vanish.id })).data.node).toBeNull();
 
-    expect(await eventTypes(t, gateway.id)).toEqual(['GATEWAY_ADDED', 'GATEWAY_CATALOG_CHANGED']);
+    // The operator's toggle before the refresh is an event of its own.
+    expect(await eventTypes(t, gateway.id)).toEqual(['GATEWAY_ADDED', 'TOOL_TOGGLED', 'GATEWAY_CATALOG_CHANGED']);
     const changed = await t.app.db.prisma.gatewayEvent.findFirstOrThrow({ where: { gatewayId: uuidOf(gateway.id), type: 'GATEWAY_CATALOG_CHANGED' } });
     expect(changed.payload).toMatchObject({ catalog: { tools: { added: 1, updated: 3, removed: 1 } } });
 
     // Nothing changed since: all zeros, no new event, ids still the same.
     const again = await refreshGateway(t, gateway.id);
     for (const kind of ['tools', 'resources', 'resourceTemplates', 'prompts']) expect(again[kind]).toEqual({ added: 0, updated: 0, removed: 0 });
-    expect(await eventTypes(t, gateway.id)).toEqual(['GATEWAY_ADDED', 'GATEWAY_CATALOG_CHANGED']);
+    expect(await eventTypes(t, gateway.id)).toEqual(['GATEWAY_ADDED', 'TOOL_TOGGLED', 'GATEWAY_CATALOG_CHANGED']);
     expect(byOriginalName((await catalogOf(t, gateway.id)).tools).describe).toMatchObject({ id: before.describe.id, enabled: false });
   });
 

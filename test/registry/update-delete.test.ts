@@ -107,7 +107,8 @@ describe('updateGateway and deleteGateway', () => {
     expect(await t.app.db.prisma.tool.count({ where: { gatewayId: uuidOf(keep.id) } })).toBe(2);
     expect(await eventTypes(t, gateway.id)).toEqual(['GATEWAY_ADDED', 'GATEWAY_DELETED']);
     expect((await t.gql(`query ($id: ID!) { gateway(id: $id) { id } }`, { id: gateway.id })).data.gateway).toBeNull();
-    expect(await deleteGateway(t, gateway.id)).toMatchObject({ __typename: 'NotFoundError', id: uuidOf(gateway.id) });
+    // NotFoundError.id is the id as sent: the global id.
+    expect(await deleteGateway(t, gateway.id)).toMatchObject({ __typename: 'NotFoundError', id: gateway.id });
     expect(await updateGateway(t, gateway.id, { name: 'Ghost' })).toMatchObject({ __typename: 'NotFoundError' });
   });
 });

@@ -2,6 +2,7 @@
 // 4403 and SSE subscriptions end, at once on the worker that revoked it and
 // within about a second on any other worker of the deployment. Oversized
 // WebSocket messages are refused before they are buffered whole.
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -65,7 +66,7 @@ describe('revokeApiToken on the same worker', () => {
     const sse = await subscribeSse(url, doomed.secret, EVENTS);
     expect(sse.response.status).toBe(200);
 
-    const revoked = await t.gql(REVOKE, { id: doomed.id });
+    const revoked = await t.gql(REVOKE, { id: encodeGlobalID('ApiToken', doomed.id) });
     expect(revoked.data.revokeApiToken.__typename).toBe('RevokeApiTokenSuccess');
     await until(() => socket.state.code, 5_000, 'the socket to close');
     expect(socket.state).toMatchObject({ code: CLOSE_REVOKED, reason: 'API token revoked' });
@@ -102,7 +103,7 @@ describe.runIf(backendAvailable('postgres'))('revokeApiToken on another worker',
       const sse = await subscribeSse(urlB, token.secret, EVENTS);
       expect(sse.response.status).toBe(200);
 
-      expect((await a.gql(REVOKE, { id: token.id })).data.revokeApiToken.__typename).toBe('RevokeApiTokenSuccess');
+      expect((await a.gql(REVOKE, { id: encodeGlobalID('ApiToken', token.id) })).data.revokeApiToken.__typename).toBe('RevokeApiTokenSuccess');
       await until(() => socket.state.code, 5_000, 'the socket on worker B to close');
       expect(socket.state.code).toBe(CLOSE_REVOKED);
       await until(() => sseEnded(sse), 5_000, 'the SSE stream on worker B to end');

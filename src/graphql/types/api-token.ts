@@ -1,11 +1,15 @@
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { builder } from '../builder.js';
+import { withId } from '../global-id.js';
 import { ApiScopeEnum } from './enums.js';
 
-const ApiToken = builder.prismaObject('ApiToken', {
+const ApiToken = builder.prismaNode('ApiToken', {
+  id: { field: 'id' },
+  nullable: true,
+  // node(id:) must not show tokens to a caller who could not list them.
+  authScopes: { admin: true },
   description: 'A credential for this API. Its secret is shown once, at creation.',
   fields: (t) => ({
-    id: t.exposeID('id'),
     name: t.exposeString('name'),
     scopes: t.expose('scopes', { type: [ApiScopeEnum] }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -25,7 +29,7 @@ const CreateApiTokenSuccess = builder.objectRef<{ tokenId: string; secret: strin
 });
 
 const RevokeApiTokenSuccess = builder.objectRef<{ tokenId: string }>('RevokeApiTokenSuccess').implement({
-  fields: (t) => ({ tokenId: t.exposeID('tokenId') }),
+  fields: (t) => ({ tokenId: t.globalID({ resolve: (p) => ({ type: 'ApiToken', id: p.tokenId }) }) }),
 });
 
 builder.queryField('apiTokens', (t) =>
@@ -55,11 +59,11 @@ builder.mutationFields((t) => ({
     type: RevokeApiTokenSuccess,
     authScopes: { admin: true },
     errors: { types: [NotFoundError], directResult: true, union: { name: 'RevokeApiTokenResult' } },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const id = String(args.id);
-      if (!(await ctx.tokens.revoke(id))) throw new NotFoundError('live API token', id);
-      return { tokenId: id };
-    },
+    args: { id: t.arg.id({ required: true, description: 'The global id of ApiToken.id.' }) },
+    resolve: (_root, args, ctx) =>
+      withId(args.id, 'ApiToken', 'live API token', async (id) => {
+        if (!(await ctx.tokens.revoke(id))) throw new NotFoundError('live API token', id);
+        return { tokenId: id };
+      }),
   }),
 }));

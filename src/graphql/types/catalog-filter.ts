@@ -3,7 +3,11 @@ import { GatewayStatusEnum } from './enums.js';
 import { Gateway } from './gateway.js';
 
 export const CatalogFilter = builder.inputType('CatalogFilter', {
-  description: 'By default a catalog listing shows only entries of enabled, reachable gateways.',
+  description:
+    'What a catalog listing shows. By default, what MCP clients can see, and what federation.catalog counts: the enabled entries ' +
+    '(setToolEnabled and the like) of ACTIVE gateways (enabled and reachable). includeUnavailable: true shows everything; ' +
+    'gatewayStatus replaces the gateway rule, enabled replaces the entry rule. Gateway.tools and the other per-gateway ' +
+    'listings show all of that gateway\'s entries.',
   fields: (t) => ({
     gatewayId: t.globalID({ required: false, for: Gateway }),
     gatewayStatus: t.field({
@@ -13,10 +17,14 @@ export const CatalogFilter = builder.inputType('CatalogFilter', {
     }),
     tag: t.string({ required: false, description: 'The owning gateway carries this tag.' }),
     search: t.string({ required: false, description: 'Case-insensitive text in the name or description.' }),
+    enabled: t.boolean({
+      required: false,
+      description: 'Only entries an operator enabled (true) or disabled (false); unset: enabled ones, unless includeUnavailable.',
+    }),
     includeUnavailable: t.boolean({
       required: false,
       defaultValue: false,
-      description: 'Also show entries of disabled and unreachable gateways.',
+      description: 'Also show disabled entries, and the entries of disabled and unreachable gateways.',
     }),
   }),
 });
@@ -27,8 +35,5 @@ export function catalogFilterArgs(filter: typeof CatalogFilter.$inferInput | nul
   return {
     ...filter,
     gatewayId: filter.gatewayId?.id ?? null,
-    // Asking for DISABLED or UNREACHABLE gateways by name is asking to see them:
-    // the default "active only" would otherwise turn such a filter into an empty list.
-    includeUnavailable: filter.includeUnavailable || !!filter.gatewayStatus?.length,
   };
 }

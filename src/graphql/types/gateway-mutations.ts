@@ -1,13 +1,12 @@
 // Registry changes. Resolvers translate GraphQL input and hand over to the
 // GatewayService; every expected failure comes back as a typed result.
-import { DuplicateGatewayError, NameConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { DuplicateGatewayError, GatewayDisabledError, NameConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { PeerConnectionError } from '../../federation/peer-errors.js';
 import { builder } from '../builder.js';
 import { TransportEnum } from './enums.js';
 import { PeerFailureReason } from './peer-failure.js';
 import { ErrorInterface } from './errors.js';
-import { Gateway } from './gateway.js';
-import { Tool } from './tool.js';
+import { withId } from '../global-id.js';
 import { PeerAuthInput, peerAuthFromInput } from './peer-auth.js';
 import type { PeerAuth } from '../../federation/peer-auth.js';
 
@@ -90,8 +89,36 @@ const SetToolEnabledSuccess = builder.objectRef<{ toolId: string }>('SetToolEnab
   }),
 });
 
-const PEER_ERRORS = [ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError, NotFoundError];
-const result = (name: string) => ({ types: PEER_ERRORS, directResult: true as const, union: { name: `${name}Result` } });
+/**
+ * What each mutation can fail with, besides AuthorizationError (every result
+ * union has it). An id argument that is not a global id of the right type is a
+ * NotFoundError (src/graphql/global-id.ts). Syncing a catalog can refuse a
+ * peer's entry (ValidationError: a name too long, a NUL character) or find its
+ * name taken (NameConflictError), so every mutation that syncs lists both.
+ */
+const ERRORS = {
+  RegisterGateway: [ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError],
+  UpdateGateway: [NotFoundError, ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError],
+  DeleteGateway: [NotFoundError],
+  SetGatewayEnabled: [NotFoundError, ValidationError, NameConflictError, PeerConnectionError],
+  RefreshGateway: [NotFoundError, GatewayDisabledError, ValidationError, NameConflictError, PeerConnectionError],
+  SetToolEnabled: [NotFoundError],
+} as const;
+const result = (name: keyof typeof ERRORS) => ({ types: [...ERRORS[name]], directResult: true as const, union: { name: `${name}Result` } });
+
+const SetGatewayEnabledSuccess = builder.objectRef<{ gatewayId: string; changed: boolean }>('SetGatewayEnabledSuccess').implement({
+  fields: (t) => ({
+    gateway: t.prismaField({
+      type: 'Gateway',
+      resolve: (query, payload, _args, ctx) => ctx.prisma.gateway.findUniqueOrThrow({ ...query, where: { id: payload.gatewayId } }),
+    }),
+    changed: t.exposeBoolean('changed', {
+      description: 'False when the gateway already was as asked: nothing was done and no event published.',
+    }),
+  }),
+});
+
+const GATEWAY = ['Gateway', 'gateway'] as const;
 
 builder.mutationFields((t) => ({
   registerGateway: t.field({
@@ -109,41 +136,50 @@ builder.mutationFields((t) => ({
     type: GatewayPayload('UpdateGatewaySuccess'),
     authScopes: { write: true },
     errors: result('UpdateGateway'),
-    args: { id: t.arg.globalID({ required: true, for: Gateway }), input: t.arg({ type: UpdateGatewayInput, required: true }) },
-    resolve: async (_root, { id, input }, ctx) => {
-      const gateway = await ctx.gateways.update(id.id, { ...input, auth: peerAuthFromInput(input.auth) ?? undefined });
-      return { gatewayId: gateway.id };
-    },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateGatewayInput, required: true }) },
+    resolve: (_root, { id, input }, ctx) =>
+      withId(id, ...GATEWAY, async (uuid) => {
+        const gateway = await ctx.gateways.update(uuid, { ...input, auth: peerAuthFromInput(input.auth) ?? undefined });
+        return { gatewayId: gateway.id };
+      }),
   }),
   deleteGateway: t.field({
     type: DeleteGatewaySuccess,
     authScopes: { write: true },
     errors: result('DeleteGateway'),
-    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
-    resolve: async (_root, { id }, ctx) => ({ gatewayId: (await ctx.gateways.delete(id.id)).id }),
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => withId(id, ...GATEWAY, async (uuid) => ({ gatewayId: (await ctx.gateways.delete(uuid)).id })),
   }),
   setGatewayEnabled: t.field({
-    type: GatewayPayload('SetGatewayEnabledSuccess'),
+    type: SetGatewayEnabledSuccess,
     authScopes: { write: true },
+    description: 'Enabling reconnects and resyncs first. Asking for the state the gateway is already in changes nothing (changed: false).',
     errors: result('SetGatewayEnabled'),
-    args: { id: t.arg.globalID({ required: true, for: Gateway }), enabled: t.arg.boolean({ required: true }) },
-    resolve: async (_root, { id, enabled }, ctx) => ({ gatewayId: (await ctx.gateways.setEnabled(id.id, enabled)).id }),
+    args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: true }) },
+    resolve: (_root, { id, enabled }, ctx) =>
+      withId(id, ...GATEWAY, async (uuid) => {
+        const { gateway, changed } = await ctx.gateways.setEnabled(uuid, enabled);
+        return { gatewayId: gateway.id, changed };
+      }),
   }),
   refreshGateway: t.field({
     type: RefreshGatewaySuccess,
     authScopes: { write: true },
+    description: 'Resyncs the catalog now. A disabled gateway is refused with GatewayDisabledError: enable it (which resyncs) instead.',
     errors: result('RefreshGateway'),
-    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
-    resolve: async (_root, { id }, ctx) => {
-      const { gateway, report } = await ctx.gateways.refresh(id.id);
-      return { gatewayId: gateway.id, report };
-    },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) =>
+      withId(id, ...GATEWAY, async (uuid) => {
+        const { gateway, report } = await ctx.gateways.refresh(uuid, { requireEnabled: true });
+        return { gatewayId: gateway.id, report };
+      }),
   }),
   setToolEnabled: t.field({
     type: SetToolEnabledSuccess,
     authScopes: { write: true },
     errors: result('SetToolEnabled'),
-    args: { id: t.arg.globalID({ required: true, for: Tool }), enabled: t.arg.boolean({ required: true }) },
-    resolve: async (_root, { id, enabled }, ctx) => ({ toolId: (await ctx.gateways.setToolEnabled(id.id, enabled)).id }),
+    args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: true }) },
+    resolve: (_root, { id, enabled }, ctx) =>
+      withId(id, 'Tool', 'tool', async (uuid) => ({ toolId: (await ctx.gateways.setToolEnabled(uuid, enabled)).id })),
   }),
 }));

@@ -15,7 +15,12 @@ export const Gateway = builder.prismaNode('Gateway', {
     name: t.exposeString('name'),
     slug: t.exposeString('slug', { description: 'Prefix of the names of its tools and prompts.' }),
     url: t.exposeString('url'),
-    transport: t.expose('transport', { type: TransportEnum }),
+    transport: t.expose('transport', { type: TransportEnum, description: 'The transport the operator asked for; AUTO stays AUTO.' }),
+    negotiatedTransport: t.expose('negotiatedTransport', {
+      type: TransportEnum,
+      nullable: true,
+      description: 'The transport the last successful connection used (STREAMABLE_HTTP or SSE: what AUTO resolved to); null before the first contact.',
+    }),
     description: t.exposeString('description', { nullable: true }),
     tags: t.exposeStringList('tags'),
     enabled: t.exposeBoolean('enabled'),

@@ -4,9 +4,9 @@ import { GatewayDisabledError, NotFoundError } from '../../errors.js';
 import type { HealthCheckerStatus, ManualCheck } from '../../health/health-checker.js';
 import type { SweepRecord } from '../../health/leadership-store.js';
 import { builder } from '../builder.js';
+import { withId } from '../global-id.js';
 import { GatewayStatusEnum } from './enums.js';
 import { ErrorInterface } from './errors.js';
-import { Gateway } from './gateway.js';
 import { PeerFailureReason } from './peer-failure.js';
 
 const ElectionModeEnum = builder.enumType('LeaderElectionMode', {
@@ -88,7 +88,7 @@ builder.mutationField('checkGatewayHealth', (t) =>
     authScopes: { write: true },
     description: 'Checks one gateway now (initialize and ping), records the result as the health checker would, and resets its back-off.',
     errors: { types: [NotFoundError, GatewayDisabledError], directResult: true, union: { name: 'CheckGatewayHealthResult' } },
-    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
-    resolve: (_root, { id }, ctx) => ctx.health.checkNow(id.id),
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => withId(id, 'Gateway', 'gateway', (uuid) => ctx.health.checkNow(uuid)),
   }),
 );
