@@ -58,7 +58,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await refreshFingerprints(db.prisma, box, logger);
 
     const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN, logger);
-    const events = config.REDIS_URL ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX, logger) : EventBus.inProcess(logger);
+    const events = config.REDIS_URL
+      ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX, logger, config.SUBSCRIPTION_BUFFER)
+      : EventBus.inProcess(logger, config.SUBSCRIPTION_BUFFER);
     const federation = createGatewayService(config, db.prisma, events, box, logger);
     const health = createHealthChecker(config, { db, events, gateways: federation.gateways, peers: federation.peers, box, logger });
     const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker };

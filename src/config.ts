@@ -36,6 +36,7 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'expected 1 to 100 letters, digits or _ . : -')
     .default('mcp-federation')
     .describe('Namespace of the Redis pub/sub channel: deployments sharing one Redis see only their own events.'),
+  SUBSCRIPTION_BUFFER: int(1, 1_000_000).default(1_000).describe('Most events one gatewayEvents subscriber may have waiting; one that falls further behind is ended with an error saying to resume with `after`.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   ADMIN_TOKEN: z
     .string()

@@ -6,7 +6,7 @@ import type { EventType } from '../generated/prisma/enums.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { currentActor, type Actor } from '../security/actor.js';
-import { Fanout } from './fanout.js';
+import { Fanout, type Feed } from './fanout.js';
 import { RedisTransport, type EventBusReadiness } from './redis-transport.js';
 
 export type { EventType, EventBusReadiness, Actor };
@@ -49,29 +49,43 @@ type Db = PrismaClient | Prisma.TransactionClient;
 
 const READY: EventBusReadiness = { ready: true };
 
+/** Default bound of each subscriber's queue (SUBSCRIPTION_BUFFER). */
+export const DEFAULT_SUBSCRIPTION_BUFFER = 1_000;
+
 export class EventBus {
   private constructor(
     private readonly fanout: Fanout<GatewayEventMessage>,
     private readonly redis: RedisTransport | undefined,
   ) {}
 
-  static inProcess(logger?: Logger): EventBus {
-    return new EventBus(subscribers(logger), undefined);
+  /** @param buffer most events one subscriber may have waiting (SUBSCRIPTION_BUFFER). */
+  static inProcess(_logger?: Logger, buffer = DEFAULT_SUBSCRIPTION_BUFFER): EventBus {
+    return new EventBus(new Fanout<GatewayEventMessage>(buffer), undefined);
   }
 
   /**
    * The channel is `<channelPrefix>:gateway-events`: channels are server-wide,
    * and the prefix keeps deployments that share one Redis apart.
    */
-  static overRedis(url: string, channelPrefix: string, logger: Logger): EventBus {
-    const fanout = subscribers(logger);
-    const redis = new RedisTransport(url, `${channelPrefix}:${ALL_EVENTS_TOPIC}`, logger, (message) => fanout.deliver(message));
+  static overRedis(url: string, channelPrefix: string, logger: Logger, buffer = DEFAULT_SUBSCRIPTION_BUFFER): EventBus {
+    const fanout = new Fanout<GatewayEventMessage>(buffer);
+    // After an outage, every subscriber is told it may have missed events (it fills the gap from the log).
+    const redis = new RedisTransport(url, `${channelPrefix}:${ALL_EVENTS_TOPIC}`, logger, (message) => fanout.deliver(message), () => fanout.resync());
     return new EventBus(fanout, redis);
   }
 
-  /** Every event broadcast from now on, by this worker or (over Redis) any other. */
+  /** Every event broadcast from now on, by this worker or (over Redis) any other; throws once the subscriber overflows. */
   subscribe(): AsyncIterableIterator<GatewayEventMessage> {
     return this.fanout.subscribe();
+  }
+
+  /**
+   * Every event broadcast from now on, and a `resync` item each time the
+   * transport comes back after an outage (events may have been missed): what
+   * gatewayEvents builds on. Listens from this call, not from the first read.
+   */
+  feed(): Feed<GatewayEventMessage> {
+    return this.fanout.feed();
   }
 
   /**
@@ -117,10 +131,4 @@ export class EventBus {
   close(): Promise<void> {
     return this.redis ? this.redis.close() : Promise.resolve();
   }
-}
-
-function subscribers(logger: Logger | undefined): Fanout<GatewayEventMessage> {
-  return new Fanout<GatewayEventMessage>((error) =>
-    logger?.warn({ err: { message: (error as Error).message } }, 'event bus: a subscriber fell too far behind; it misses events until it catches up'),
-  );
 }

@@ -10,7 +10,10 @@
 // - an event published meanwhile is in the event log (the caller committed it)
 //   but reaches no subscriber: it is logged with its id, type and gateway, and
 //   counted, and the count of the outage is in the line that says Redis is back.
-//   It is not re-sent later: subscribers would get old events out of order.
+//   It is not re-sent later (other workers would get old events out of order):
+//   when Redis is back, onRecovered tells this worker's subscribers, which fill
+//   the gap from the event log themselves; subscribers of other workers fill it
+//   when their next event skips ahead (see src/events/resumable.ts).
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { GatewayEventMessage } from './event-bus.js';
@@ -47,6 +50,8 @@ export class RedisTransport {
     private readonly channel: string,
     private readonly logger: Logger,
     onMessage: (message: GatewayEventMessage) => void,
+    /** Called once at the end of each outage, when both connections are back. */
+    private readonly onRecovered: () => void = () => undefined,
   ) {
     this.publisher = new Redis(url, {
       ...shared,
@@ -153,6 +158,7 @@ export class RedisTransport {
       { notFannedOut: outage.notFannedOut, notFannedOutTotal: this.lost, outageMs: Date.now() - outage.since },
       'event bus: Redis is reachable again; events fan out again',
     );
+    this.onRecovered();
   }
 }
 

@@ -320,20 +320,36 @@ export class HealthChecker {
    * gets its list_changed session now rather than after the next sweep.
    */
   private followRegistry(leading: Leading): void {
-    const events = this.o.events.subscribe()[Symbol.asyncIterator]();
-    leading.term.signal.addEventListener('abort', () => void events.return?.(), { once: true });
     let queued: ReturnType<typeof setTimeout> | undefined;
+    const reconcileSoon = () => {
+      if (queued || leading.term.signal.aborted) return;
+      queued = setTimeout(() => {
+        queued = undefined;
+        this.watch(leading).catch((error: unknown) => this.o.logger.warn({ err: error }, 'could not update the list_changed sessions'));
+      }, 100);
+    };
     void (async () => {
-      for (;;) {
-        const { done, value } = await events.next();
-        if (done || leading.term.signal.aborted) return;
-        if (value.type === 'GATEWAY_CATALOG_CHANGED' || queued) continue;
-        queued = setTimeout(() => {
-          queued = undefined;
-          this.watch(leading).catch((error: unknown) => this.o.logger.warn({ err: error }, 'could not update the list_changed sessions'));
-        }, 100);
+      // Only whether something changed matters here, not each event: a subscription
+      // that fell behind (its buffer overflowed) is replaced, and one reconcile covers what it missed.
+      while (!leading.term.signal.aborted) {
+        const events = this.o.events.subscribe()[Symbol.asyncIterator]();
+        const stop = () => void events.return?.();
+        leading.term.signal.addEventListener('abort', stop, { once: true });
+        try {
+          for (;;) {
+            const { done, value } = await events.next();
+            if (done || leading.term.signal.aborted) return;
+            if (value.type !== 'GATEWAY_CATALOG_CHANGED') reconcileSoon();
+          }
+        } catch (error) {
+          this.o.logger.warn({ err: { message: (error as Error).message } }, 'fell behind the registry events; following them again');
+          reconcileSoon();
+          await sleep(1_000, leading.term.signal); // never a tight loop, whatever the failure
+        } finally {
+          leading.term.signal.removeEventListener('abort', stop);
+        }
       }
-    })().catch((error: unknown) => this.o.logger.warn({ err: error }, 'stopped following registry events'));
+    })();
   }
 
   /** Keeps one list_changed session per reachable, enabled gateway that advertises it. */

@@ -136,6 +136,8 @@ export interface LeadershipDbRow {
 export interface Deployment {
   url: string;
   prefix: string;
+  /** The SECRET_KEY of every worker (an in-process app on this database needs it too). */
+  secretKey: string;
   sql: pg.Client;
   workers: Worker[];
   /** Starts `count` workers at once, with `env` on top of the deployment's. */
@@ -174,6 +176,7 @@ export async function deployment(env: Record<string, string>): Promise<Deploymen
   const self: Deployment = {
     url: database.url,
     prefix,
+    secretKey: shared.SECRET_KEY!,
     sql,
     workers,
     async start(count, extra = {}) {

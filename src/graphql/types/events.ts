@@ -3,10 +3,10 @@
 // on the id), `gatewayEvents` delivers events as they happen.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
-import { filter, pipe } from 'graphql-yoga';
 import type { GatewayStatus } from '../../catalog/filters.js';
 import { eventMessage, type GatewayEventMessage } from '../../events/event-bus.js';
-import type { Prisma } from '../../generated/prisma/client.js';
+import { resumable, SubscriptionEnd } from '../../events/resumable.js';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { builder } from '../builder.js';
 import { EventTypeEnum, GatewayStatusEnum } from './enums.js';
 import { Gateway } from './gateway.js';
@@ -311,6 +311,34 @@ function sequenceOf(cursor: string | null | undefined): bigint | null {
   return BigInt(id);
 }
 
+export interface EventPageArgs {
+  where: Prisma.GatewayEventWhereInput;
+  /** Exclusive bounds on the sequence. */
+  after: bigint | null;
+  before: bigint | null;
+  size: number;
+  /** From `before` (or the end) backwards; the page is still oldest first. */
+  backward: boolean;
+}
+
+/** One keyset page of the log: the history query's and the subscriptions' only way to read it. */
+export async function eventPage(
+  prisma: PrismaClient,
+  { where, after, before, size, backward }: EventPageArgs,
+): Promise<{ page: GatewayEventMessage[]; more: boolean }> {
+  const id: Prisma.BigIntFilter = { ...(after !== null ? { gt: after } : {}), ...(before !== null ? { lt: before } : {}) };
+  // Keyset page: one statement, an index range on the id whatever the position.
+  const rows = await prisma.gatewayEvent.findMany({
+    where: { ...where, ...(after !== null || before !== null ? { id } : {}) },
+    orderBy: { id: backward ? 'desc' : 'asc' },
+    take: size + 1,
+  });
+  const more = rows.length > size;
+  const page = rows.slice(0, size).map(eventMessage);
+  if (backward) page.reverse();
+  return { page, more };
+}
+
 function pageSize(value: number | null | undefined, name: string): number {
   if (value == null) return DEFAULT_PAGE;
   if (value < 0 || value > MAX_PAGE) throw new GraphQLError(`${name} must be between 0 and ${MAX_PAGE}`, { extensions: { code: 'BAD_USER_INPUT' } });
@@ -335,16 +363,7 @@ builder.queryField('events', (t) =>
         const after = sequenceOf(args.after);
         const before = sequenceOf(args.before);
         const where = eventWhere(args.filter);
-        const id: Prisma.BigIntFilter = { ...(after !== null ? { gt: after } : {}), ...(before !== null ? { lt: before } : {}) };
-        // Keyset page: one statement, an index range on the id whatever the position.
-        const rows = await ctx.prisma.gatewayEvent.findMany({
-          where: { ...where, ...(after !== null || before !== null ? { id } : {}) },
-          orderBy: { id: backward ? 'desc' : 'asc' },
-          take: size + 1,
-        });
-        const more = rows.length > size;
-        const page = rows.slice(0, size).map(eventMessage);
-        if (backward) page.reverse();
+        const { page, more } = await eventPage(ctx.prisma, { where, after, before, size, backward });
         return {
           // Counted only when asked for (see totalCount).
           where,
@@ -373,23 +392,52 @@ builder.queryField('events', (t) =>
 
 // ---- Live events.
 
+/** `after` of gatewayEvents: a cursor of the events query, or a sequence. */
+function resumeFrom(after: string | null | undefined): bigint | null {
+  if (after == null) return null;
+  return SEQUENCE.test(after) ? BigInt(after) : sequenceOf(after);
+}
+
 builder.subscriptionField('gatewayEvents', (t) =>
   t.field({
     type: GatewayEvent,
-    description: 'Lifecycle events as they happen, from every worker.',
+    description:
+      'Lifecycle events as they happen, from every worker, in sequence order, each once. With `after` (a cursor of `events`, or a sequence), ' +
+      'first every logged event after it that matches, then live ones, with no gap. A subscriber that falls too far behind ' +
+      '(SUBSCRIPTION_BUFFER) is ended with an error (code SUBSCRIBER_TOO_SLOW) saying where to resume with `after`.',
     authScopes: { read: true },
     args: {
       gatewayId: t.arg.globalID({ required: false, for: Gateway }),
       types: t.arg({ type: [EventTypeEnum], required: false }),
+      after: t.arg.string({ required: false, description: 'Replay the log after this cursor or sequence first.' }),
     },
-    subscribe: (_root, args, ctx) =>
-      pipe(
-        ctx.events.subscribe(),
-        filter(
-          (event: GatewayEventMessage) =>
-            (!args.gatewayId || event.gatewayId === args.gatewayId.id) && (!args.types?.length || args.types.includes(event.type)),
-        ),
-      ),
-    resolve: (event) => event,
+    subscribe: (_root, args, ctx) => {
+      const after = resumeFrom(args.after);
+      const gatewayId = args.gatewayId?.id;
+      const types = args.types?.length ? args.types : null;
+      const where: Prisma.GatewayEventWhereInput = { ...(gatewayId ? { gatewayId } : {}), ...(types ? { type: { in: types } } : {}) };
+      // Listening starts here, before the log is read: nothing falls between the two.
+      const feed = ctx.events.feed();
+      return resumable(
+        feed,
+        {
+          page: async (from, before, filtered, size) => {
+            const { page, more } = await eventPage(ctx.prisma, { where: filtered ? where : {}, after: from, before, size, backward: false });
+            return { events: page, more };
+          },
+          newest: async (size) => (await eventPage(ctx.prisma, { where: {}, after: null, before: null, size, backward: true })).page,
+        },
+        { after, matches: (event) => (!gatewayId || event.gatewayId === gatewayId) && (!types || types.includes(event.type)) },
+      );
+    },
+    resolve: (event) => {
+      if (event instanceof SubscriptionEnd) {
+        throw new GraphQLError(
+          `gatewayEvents: this subscriber fell too far behind (more than ${event.limit} events waiting) and was ended; resume with after: "${event.after}"`,
+          { extensions: { code: 'SUBSCRIBER_TOO_SLOW', after: event.after } },
+        );
+      }
+      return event;
+    },
   }),
 );
