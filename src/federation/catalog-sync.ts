@@ -23,7 +23,14 @@ export interface SyncCounts {
   added: number;
   updated: number;
   removed: number;
+  /** The keys (original names, URIs, URI templates) of the first NAMES_SHOWN added entries, sorted. */
+  addedNames: string[];
+  /** The same for the removed ones. */
+  removedNames: string[];
 }
+
+/** How many names a report lists per kind and direction; the counts give the totals. */
+export const NAMES_SHOWN = 20;
 
 export type SyncReport = Record<keyof PeerCatalog, SyncCounts>;
 
@@ -100,7 +107,7 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
     gone AS (
       DELETE FROM ${table} AS t WHERE t.gateway_id = ${gatewayId}::uuid
         AND NOT EXISTS (SELECT 1 FROM x WHERE x.${key} = t.${key})
-      RETURNING 1),
+      RETURNING t.${key} AS k),
     changed AS (
       UPDATE ${table} AS t SET ${assignments}, updated_at = now() FROM x
       WHERE t.gateway_id = ${gatewayId}::uuid AND t.${key} = x.${key} AND (${stored}) IS DISTINCT FROM (${incoming})
@@ -109,8 +116,10 @@ async function syncKind<Entry>(tx: Tx, kind: CatalogKind<Entry>, gatewayId: stri
       INSERT INTO ${table} (id, gateway_id, ${list}, created_at, updated_at)
       SELECT x.id, ${gatewayId}::uuid, ${incoming}, now(), now() FROM x
       WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE t.gateway_id = ${gatewayId}::uuid AND t.${key} = x.${key})
-      RETURNING 1)
-    SELECT (SELECT count(*) FROM new)::int AS added, (SELECT count(*) FROM changed)::int AS updated, (SELECT count(*) FROM gone)::int AS removed`;
+      RETURNING ${key} AS k)
+    SELECT (SELECT count(*) FROM new)::int AS added, (SELECT count(*) FROM changed)::int AS updated, (SELECT count(*) FROM gone)::int AS removed,
+      ARRAY(SELECT k FROM new ORDER BY k LIMIT ${NAMES_SHOWN}) AS "addedNames",
+      ARRAY(SELECT k FROM gone ORDER BY k LIMIT ${NAMES_SHOWN}) AS "removedNames"`;
   return counts!;
 }
 
@@ -146,7 +155,7 @@ export async function syncCatalog(tx: Tx, gatewayId: string, slug: string, rules
 }
 
 export function emptyReport(): SyncReport {
-  const none = () => ({ added: 0, updated: 0, removed: 0 });
+  const none = (): SyncCounts => ({ added: 0, updated: 0, removed: 0, addedNames: [], removedNames: [] });
   return { tools: none(), resources: none(), resourceTemplates: none(), prompts: none() };
 }
 

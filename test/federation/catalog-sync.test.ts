@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { ValidationError } from '../../src/errors.js';
-import { syncCatalog, type PeerCatalog } from '../../src/federation/catalog-sync.js';
+import { NAMES_SHOWN, syncCatalog, type PeerCatalog } from '../../src/federation/catalog-sync.js';
 import { backendAvailable, backends, testDatabase } from '../helpers/db.js';
 
 const rules = { separator: '__', maxLength: 64 };
@@ -32,7 +32,7 @@ describe.each(backends)('catalog sync on %s', (backend) => {
       resourceTemplates: [{ uriTemplate: 'file:///{p}', name: 'files' }],
       prompts: [{ name: 'greet', arguments: [{ name: 'who', required: true }] }],
     }));
-    expect(first.tools).toEqual({ added: 3, updated: 0, removed: 0 });
+    expect(first.tools).toEqual({ added: 3, updated: 0, removed: 0, addedNames: ['change', 'keep', 'vanish'], removedNames: [] });
     const keep = await db.prisma.tool.findFirstOrThrow({ where: { gatewayId: gateway.id, originalName: 'keep' } });
     expect(keep).toMatchObject({
       name: `${gateway.slug}__keep`,
@@ -62,11 +62,12 @@ describe.each(backends)('catalog sync on %s', (backend) => {
     }));
     // What the sync sent, without the transaction's own COMMIT (which the two adapters log differently).
     const synced = statements.filter((sql) => !/^(--|BEGIN|COMMIT)/.test(sql.trim()));
+    const none = { addedNames: [], removedNames: [] };
     expect(second).toEqual({
-      tools: { added: 1, updated: 1, removed: 1 },
-      resources: { added: 0, updated: 1, removed: 0 },
-      resourceTemplates: { added: 0, updated: 0, removed: 0 },
-      prompts: { added: 0, updated: 0, removed: 1 },
+      tools: { added: 1, updated: 1, removed: 1, addedNames: ['new'], removedNames: ['vanish'] },
+      resources: { added: 0, updated: 1, removed: 0, ...none },
+      resourceTemplates: { added: 0, updated: 0, removed: 0, ...none },
+      prompts: { added: 0, updated: 0, removed: 1, addedNames: [], removedNames: ['greet'] },
     });
     const after = await db.prisma.tool.findMany({ where: { gatewayId: gateway.id } });
     const byName = Object.fromEntries(after.map((t) => [t.originalName, t]));
@@ -77,6 +78,15 @@ describe.each(backends)('catalog sync on %s', (backend) => {
     expect(byName.change).toMatchObject({ description: 'v2', annotations: { destructiveHint: true }, outputSchema: { properties: { b: { type: 'number' } } } });
     // Batched: one statement per kind whatever its size, and the stored rows are never read back.
     expect(synced.map((sql) => sql.trim().split(/\s+/, 1)[0])).toEqual(['WITH', 'WITH', 'WITH', 'WITH']);
+  });
+
+  test.runIf(backendAvailable(backend))('a report names at most NAMES_SHOWN entries each way, sorted; the counts are the totals', async () => {
+    const gateway = await db.prisma.gateway.create({ data: { name: `n-${backend}`, slug: `n-${backend}`, url: 'http://127.0.0.1:1/' } });
+    const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
+    const first = await sync(gateway.id, gateway.slug, catalog({ tools: names('old', 30).reverse().map((n) => tool(n)) }));
+    expect(first.tools).toMatchObject({ added: 30, addedNames: names('old', NAMES_SHOWN) });
+    const second = await sync(gateway.id, gateway.slug, catalog({ tools: names('new', 25).map((n) => tool(n)) }));
+    expect(second.tools).toEqual({ added: 25, updated: 0, removed: 30, addedNames: names('new', NAMES_SHOWN), removedNames: names('old', NAMES_SHOWN) });
   });
 
   test.runIf(backendAvailable(backend))('a peer listing one name twice, or a name that does not fit, writes nothing', async () => {

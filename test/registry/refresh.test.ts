@@ -81,7 +81,20 @@ describe.each(backends)('refreshGateway on %s', (backend) => {
     // The operator's toggle before the refresh is an event of its own.
     expect(await eventTypes(t, gateway.id)).toEqual(['GATEWAY_ADDED', 'TOOL_TOGGLED', 'GATEWAY_CATALOG_CHANGED']);
     const changed = await t.app.db.prisma.gatewayEvent.findFirstOrThrow({ where: { gatewayId: uuidOf(gateway.id), type: 'GATEWAY_CATALOG_CHANGED' } });
-    expect(changed.payload).toMatchObject({ catalog: { tools: { added: 1, updated: 3, removed: 1 } } });
+    expect(changed.payload).toMatchObject({
+      catalog: {
+        tools: { added: 1, updated: 3, removed: 1, addedNames: ['fresh'], removedNames: ['vanish'] },
+        prompts: { added: 1, removed: 1, addedNames: ['arrive'], removedNames: ['leave'] },
+      },
+    });
+    // And as the API shows it.
+    const history = await t.gql(
+      `query ($id: ID!) { events(filter: { gatewayIds: [$id], types: [GATEWAY_CATALOG_CHANGED] }) {
+        edges { node { details { ... on GatewayCatalogChangedDetails { catalogChange { tools { added removed addedNames removedNames } } } } } } } }`,
+      { id: gateway.id },
+    );
+    expect(history.errors).toBeUndefined();
+    expect(history.data.events.edges[0].node.details.catalogChange.tools).toEqual({ added: 1, removed: 1, addedNames: ['fresh'], removedNames: ['vanish'] });
 
     // Nothing changed since: all zeros, no new event, ids still the same.
     const again = await refreshGateway(t, gateway.id);

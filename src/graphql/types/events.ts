@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import type { GatewayStatus } from '../../catalog/filters.js';
 import { eventMessage, type GatewayEventMessage } from '../../events/event-bus.js';
 import { resumable, SubscriptionEnd } from '../../events/resumable.js';
+import { NAMES_SHOWN } from '../../federation/catalog-sync.js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { builder } from '../builder.js';
 import { EventTypeEnum, GatewayStatusEnum } from './enums.js';
@@ -21,13 +22,14 @@ const SYSTEM = { tokenId: null, name: 'system' };
 
 type Kind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
 const KINDS: Kind[] = ['tools', 'resources', 'resourceTemplates', 'prompts'];
-interface KindChange { added: number; updated: number; removed: number }
+interface KindChange { added: number; updated: number; removed: number; addedNames: string[]; removedNames: string[] }
 type CatalogChange = Record<Kind, KindChange>;
 type CatalogCounts = Record<Kind, number>;
 
 const obj = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
 const int = (value: unknown): number => (typeof value === 'number' && Number.isSafeInteger(value) ? value : 0);
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 const STATUSES = new Set<GatewayStatus>(['ACTIVE', 'DISABLED', 'UNREACHABLE']);
 const status = (value: unknown): GatewayStatus | null => (STATUSES.has(value as GatewayStatus) ? (value as GatewayStatus) : null);
 
@@ -36,7 +38,7 @@ function catalogChange(value: unknown): CatalogChange {
   return Object.fromEntries(
     KINDS.map((kind) => {
       const c = obj(report[kind]);
-      return [kind, { added: int(c.added), updated: int(c.updated), removed: int(c.removed) }];
+      return [kind, { added: int(c.added), updated: int(c.updated), removed: int(c.removed), addedNames: strs(c.addedNames), removedNames: strs(c.removedNames) }];
     }),
   ) as CatalogChange;
 }
@@ -109,7 +111,15 @@ export function eventDetails(event: GatewayEventMessage): Details {
 
 const CatalogKindChangeRef = builder.objectRef<KindChange>('EventCatalogKindChange').implement({
   description: 'Entries of one kind added, updated and removed by a catalog sync.',
-  fields: (t) => ({ added: t.exposeInt('added'), updated: t.exposeInt('updated'), removed: t.exposeInt('removed') }),
+  fields: (t) => ({
+    added: t.exposeInt('added'),
+    updated: t.exposeInt('updated'),
+    removed: t.exposeInt('removed'),
+    addedNames: t.exposeStringList('addedNames', {
+      description: `The first ${NAMES_SHOWN} added entries (original names, URIs or URI templates), sorted; \`added\` is the total.`,
+    }),
+    removedNames: t.exposeStringList('removedNames', { description: `The first ${NAMES_SHOWN} removed entries, sorted; \`removed\` is the total.` }),
+  }),
 });
 
 const CatalogChangeRef = builder.objectRef<CatalogChange>('EventCatalogChange').implement({
