@@ -20,6 +20,7 @@
 //    from W to the end of the log the same way.
 // 5. A subscriber whose queue overflows (it does not read fast enough) gets a
 //    SubscriptionEnd saying to resume with `after: W`, and nothing more.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayEventMessage } from './event-bus.js';
 import type { Feed } from './fanout.js';
 
@@ -53,7 +54,6 @@ export interface ResumableOptions {
 }
 
 const seq = (event: GatewayEventMessage) => BigInt(event.id);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Whether the chain `from`, events…, `next` has a hole right below an event recent enough for its transaction to be still open. */
 function openHole(from: bigint, events: GatewayEventMessage[], next: GatewayEventMessage | null): boolean {

@@ -431,19 +431,19 @@ export interface ProbeOptions extends ConnectOptions {
 }
 
 /** Connect, fetch the catalog, close; retried as a whole while the failure can pass. */
+/** One attempt: connect, fetch the catalog, close. */
+export async function listCatalog(options: ConnectOptions): Promise<PeerCatalog> {
+  const session = await connectPeer(options);
+  try {
+    return await fetchCatalog(session);
+  } finally {
+    await session.close();
+  }
+}
+
 export async function probePeer(options: ProbeOptions): Promise<PeerCatalog> {
   try {
-    return await withRetry(
-      async (_attempt, signal) => {
-        const session = await connectPeer({ ...options, signal });
-        try {
-          return await fetchCatalog(session);
-        } finally {
-          await session.close();
-        }
-      },
-      { ...options.retry, signal: options.signal },
-    );
+    return await withRetry((_attempt, signal) => listCatalog({ ...options, signal }), { ...options.retry, signal: options.signal });
   } catch (error) {
     throw classifyError(error);
   }

@@ -4,7 +4,7 @@ import { ErrorCode, McpError, type Prompt, type Resource, type ResourceTemplate,
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpAgent } from '../../src/federation/http-agent.js';
-import { connectPeer, fetchCatalog, probePeer, type ConnectOptions } from '../../src/federation/peer-client.js';
+import { connectPeer, fetchCatalog, listCatalog, probePeer, type ConnectOptions } from '../../src/federation/peer-client.js';
 import { classifyError, parseRetryAfter, PeerConnectionError, withoutSecrets } from '../../src/federation/peer-errors.js';
 import { peerPool, refusedUrl, type PeerOptions, type TestPeer } from '../helpers/peers.js';
 
@@ -29,19 +29,11 @@ async function failure(promise: Promise<unknown>): Promise<PeerConnectionError> 
   throw new Error('expected a failure');
 }
 
-async function catalogOf(options: ConnectOptions) {
-  const session = await connectPeer(options);
-  try {
-    return await fetchCatalog(session);
-  } finally {
-    await session.close();
-  }
-}
 
 describe('transports', () => {
   it('talks Streamable HTTP and records what initialize said', async () => {
     const p = await peer({ tools: 3, instructions: 'use me wisely' });
-    const catalog = await catalogOf(base(p.url, { transport: 'STREAMABLE_HTTP' }));
+    const catalog = await listCatalog(base(p.url, { transport: 'STREAMABLE_HTTP' }));
     expect(catalog).toMatchObject({
       transport: 'STREAMABLE_HTTP',
       protocolVersion: '2025-11-25',
@@ -55,19 +47,19 @@ describe('transports', () => {
 
   it('talks the old HTTP+SSE transport to an SSE-only peer', async () => {
     const p = await peer({ transport: 'sse', tools: 2 });
-    const catalog = await catalogOf(base(p.url, { transport: 'SSE' }));
+    const catalog = await listCatalog(base(p.url, { transport: 'SSE' }));
     expect(catalog.transport).toBe('SSE');
     expect(catalog.tools).toHaveLength(2);
   });
 
   it('AUTO uses Streamable HTTP when the peer speaks it', async () => {
     const p = await peer({ tools: 1 });
-    expect((await catalogOf(base(p.url))).transport).toBe('STREAMABLE_HTTP');
+    expect((await listCatalog(base(p.url))).transport).toBe('STREAMABLE_HTTP');
   });
 
   it.each([405, 404, 400])('AUTO falls back to SSE when the POST of initialize gets %i', async (status) => {
     const p = await peer({ transport: 'sse', tools: 1, ssePostStatus: status });
-    const catalog = await catalogOf(base(p.url, { transport: 'AUTO' }));
+    const catalog = await listCatalog(base(p.url, { transport: 'AUTO' }));
     expect(catalog.transport).toBe('SSE');
     expect(catalog.tools).toHaveLength(1);
   });
@@ -89,7 +81,7 @@ describe('transports', () => {
 describe('catalog', () => {
   it('follows every page: 1,200 tools in pages of 100 take 12 tools/list requests', async () => {
     const p = await peer({ tools: 1200, pageSize: 100 });
-    const catalog = await catalogOf(base(p.url));
+    const catalog = await listCatalog(base(p.url));
     expect(catalog.tools).toHaveLength(1200);
     expect(new Set(catalog.tools.map((t) => t.name)).size).toBe(1200);
     expect(catalog.tools.at(-1)?.name).toBe('tool_1200');
@@ -143,7 +135,7 @@ describe('catalog', () => {
   for (const transport of ['streamable', 'sse'] as const) {
     it(`keeps every field of tools, resources, templates and prompts (${transport}, paged)`, async () => {
       const p = await peer({ transport, tools, resources, templates, prompts, pageSize: 1 });
-      const catalog = await catalogOf(base(p.url));
+      const catalog = await listCatalog(base(p.url));
       expect(catalog.tools).toEqual(tools);
       expect(catalog.resources).toEqual(resources);
       expect(catalog.resourceTemplates).toEqual(templates);
@@ -154,16 +146,16 @@ describe('catalog', () => {
 
   it('asks only for the lists the peer advertises', async () => {
     const p = await peer({ tools: 2 });
-    const catalog = await catalogOf(base(p.url));
+    const catalog = await listCatalog(base(p.url));
     expect(catalog).toMatchObject({ resources: [], resourceTemplates: [], prompts: [] });
     expect(Object.keys(p.requests.methods).filter((m) => m.endsWith('/list'))).toEqual(['tools/list']);
   });
 
   it('sees changes of the peer between two syncs', async () => {
     const p = await peer({ tools: 2 });
-    expect((await catalogOf(base(p.url))).tools).toHaveLength(2);
+    expect((await listCatalog(base(p.url))).tools).toHaveLength(2);
     p.setCatalog({ tools: 5, prompts: [{ name: 'new' }] });
-    const catalog = await catalogOf(base(p.url));
+    const catalog = await listCatalog(base(p.url));
     expect(catalog.tools).toHaveLength(5);
     expect(catalog.prompts).toEqual([{ name: 'new' }]);
   });
@@ -185,7 +177,7 @@ describe('failures', () => {
 
   it('a peer that hangs on tools/list gives TIMEOUT', async () => {
     const p = await peer({ tools: 3, hang: 'tools/list' });
-    const error = await failure(catalogOf(base(p.url, { timeoutMs: 300 })));
+    const error = await failure(listCatalog(base(p.url, { timeoutMs: 300 })));
     expect(error).toMatchObject({ reason: 'TIMEOUT', retryable: true });
   });
 
@@ -208,14 +200,14 @@ describe('failures', () => {
     for (const garbage of ['json', 'schema'] as const) {
       it(`garbage answers (${garbage}, ${transport}) give PROTOCOL, fast`, async () => {
         const p = await peer({ transport, tools: 3, garbage });
-        const error = await failure(catalogOf(base(p.url, { timeoutMs: 10_000 })));
+        const error = await failure(listCatalog(base(p.url, { timeoutMs: 10_000 })));
         expect(error).toMatchObject({ reason: 'PROTOCOL', retryable: false });
       });
     }
 
     it(`a peer that dies in the middle of listing gives an error (${transport})`, async () => {
       const p = await peer({ transport, tools: 1200, pageSize: 100, dieAfterPages: 3 });
-      const error = await failure(catalogOf(base(p.url)));
+      const error = await failure(listCatalog(base(p.url)));
       expect(['REFUSED', 'PROTOCOL']).toContain(error.reason);
       expect(p.requests.methods['tools/list']).toBe(4);
     });

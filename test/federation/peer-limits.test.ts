@@ -11,6 +11,7 @@ import {
   connectPeer,
   DEFAULT_PEER_LIMITS,
   fetchCatalog,
+  listCatalog,
   probePeer,
   type ConnectOptions,
   type PeerLimits,
@@ -43,14 +44,6 @@ async function failure(promise: Promise<unknown>): Promise<PeerConnectionError> 
   return error as PeerConnectionError;
 }
 
-async function catalogOf(options: ConnectOptions) {
-  const session = await connectPeer(options);
-  try {
-    return await fetchCatalog(session);
-  } finally {
-    await session.close();
-  }
-}
 
 const tool = (name: string, extra: Partial<Tool> = {}): Tool => ({ name, inputSchema: { type: 'object' }, ...extra });
 
@@ -65,13 +58,13 @@ describe('PEER_MAX_RESPONSE_BYTES', () => {
     expect(error.message).toBe('peer sent a response body over 16384 bytes (PEER_MAX_RESPONSE_BYTES)');
     expect(p.requests.methods.initialize).toBe(1);
     // The same peer under a limit it fits in.
-    expect((await catalogOf(limited(p.url, { maxResponseBytes: 64 * 1024 }))).tools).toHaveLength(200);
+    expect((await listCatalog(limited(p.url, { maxResponseBytes: 64 * 1024 }))).tools).toHaveLength(200);
   });
 
   for (const transport of ['streamable', 'sse'] as const) {
     it(`an SSE event that never ends is cut at the limit, and the peer stops sending (${transport})`, async () => {
       const p = await peer({ transport, tools: 1, flood: { bytes: 1024 * MiB, as: 'event' } });
-      const error = await failure(catalogOf(limited(p.url, { maxResponseBytes: MiB })));
+      const error = await failure(listCatalog(limited(p.url, { maxResponseBytes: MiB })));
       expect(error).toMatchObject({ reason: 'PROTOCOL', retryable: false });
       expect(error.message).toBe(`peer sent an event over ${MiB} bytes (PEER_MAX_RESPONSE_BYTES)`);
       // Cut at 1 MiB: what the peer got into its socket is the limit plus buffers, not the GiB it meant to send.
@@ -90,7 +83,7 @@ describe('PEER_MAX_RESPONSE_BYTES', () => {
       }
       expect(p.requests.methods['tools/list']).toBe(4);
       // One event over the limit is not.
-      const error = await failure(catalogOf(limited(p.url, { maxResponseBytes: 16 * 1024 })));
+      const error = await failure(listCatalog(limited(p.url, { maxResponseBytes: 16 * 1024 })));
       expect(error.message).toBe('peer sent an event over 16384 bytes (PEER_MAX_RESPONSE_BYTES)');
     });
   }
@@ -156,7 +149,7 @@ describe('event counting', () => {
 describe('PEER_MAX_CATALOG_ENTRIES', () => {
   it('is checked as pages arrive: the page that goes past it ends the listing', async () => {
     const p = await peer({ tools: 1_000, pageSize: 10 });
-    const error = await failure(catalogOf(limited(p.url, { maxCatalogEntries: 25 })));
+    const error = await failure(listCatalog(limited(p.url, { maxCatalogEntries: 25 })));
     expect(error).toMatchObject({ reason: 'PROTOCOL', retryable: false });
     expect(error.message).toBe("peer's tools/list lists more than 25 tools (PEER_MAX_CATALOG_ENTRIES)");
     // Three pages asked (10, 20, 30 > 25), not the hundred the peer would serve.
@@ -166,19 +159,19 @@ describe('PEER_MAX_CATALOG_ENTRIES', () => {
   it('counts each kind on its own; exactly the limit is accepted', async () => {
     const resources: Resource[] = Array.from({ length: 5 }, (_, i) => ({ uri: `file:///${i}`, name: `r${i}` }));
     const p = await peer({ tools: 5, resources, prompts: [{ name: 'p' }], pageSize: 2 });
-    const catalog = await catalogOf(limited(p.url, { maxCatalogEntries: 5 }));
+    const catalog = await listCatalog(limited(p.url, { maxCatalogEntries: 5 }));
     expect([catalog.tools.length, catalog.resources.length, catalog.prompts.length]).toEqual([5, 5, 1]);
     p.setCatalog({ resources: [...resources, { uri: 'file:///6', name: 'r6' }] });
-    const error = await failure(catalogOf(limited(p.url, { maxCatalogEntries: 5 })));
+    const error = await failure(listCatalog(limited(p.url, { maxCatalogEntries: 5 })));
     expect(error.message).toBe("peer's resources/list lists more than 5 resources (PEER_MAX_CATALOG_ENTRIES)");
   });
 
   it('one page of 130,000 tools is refused by the default limit, and taken whole under a higher one', async () => {
     const p = await peer({ tools: makeTools(130_000) });
-    const error = await failure(catalogOf(limited(p.url, { maxResponseBytes: 64 * MiB })));
+    const error = await failure(listCatalog(limited(p.url, { maxResponseBytes: 64 * MiB })));
     expect(error.message).toBe(`peer's tools/list lists more than ${DEFAULT_PEER_LIMITS.maxCatalogEntries} tools (PEER_MAX_CATALOG_ENTRIES)`);
     // More than a spread push can pass as arguments ("Maximum call stack size exceeded").
-    const catalog = await catalogOf(limited(p.url, { maxResponseBytes: 64 * MiB, maxCatalogEntries: 200_000 }));
+    const catalog = await listCatalog(limited(p.url, { maxResponseBytes: 64 * MiB, maxCatalogEntries: 200_000 }));
     expect(catalog.tools).toHaveLength(130_000);
     expect(catalog.tools.at(-1)?.name).toBe('tool_130000');
   }, 60_000);
@@ -240,7 +233,7 @@ describe('FIELD_LIMITS', () => {
     const at = (limit: number) => 'w'.repeat(limit);
     const tools = [tool(at(FIELD_LIMITS.name), { title: at(FIELD_LIMITS.title), description: at(FIELD_LIMITS.description), inputSchema: schemaOf(FIELD_LIMITS.json) })];
     const p = await peer({ tools });
-    const catalog = await catalogOf(limited(p.url));
+    const catalog = await listCatalog(limited(p.url));
     expect(catalog.tools).toEqual(tools);
     expect(JSON.stringify(catalog.tools[0]!.inputSchema)).toHaveLength(FIELD_LIMITS.json);
   });
