@@ -5,6 +5,13 @@
 /** Serialises concurrent migrators (one-bigint form). */
 export const MIGRATION_LOCK = 0x6d637067;
 
+/**
+ * Held from each event-log insert to its transaction's end (one-bigint form,
+ * transaction level), so that events commit in sequence order (see
+ * EventBus.record).
+ */
+export const EVENT_LOG_LOCK = 0x6d637065;
+
 /** First keys of the two-int form: (space, key within the space). */
 export const LOCK_SPACE = {
   /** One peer (URL and credentials) is registered once, whatever the worker. */

@@ -4,6 +4,7 @@
 // subscribers of one process hang off one listener (see fanout.ts).
 import type { EventType } from '../generated/prisma/enums.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { EVENT_LOG_LOCK } from '../db/advisory-locks.js';
 import type { Logger } from '../logger.js';
 import { currentActor, type Actor } from '../security/actor.js';
 import { Fanout, type Feed } from './fanout.js';
@@ -44,8 +45,6 @@ export function eventMessage(row: {
 }
 
 const ALL_EVENTS_TOPIC = 'gateway-events';
-
-type Db = PrismaClient | Prisma.TransactionClient;
 
 const READY: EventBusReadiness = { ready: true };
 
@@ -94,8 +93,15 @@ export class EventBus {
    * message; call `broadcast` once that transaction has committed. The actor
    * is whoever runs the current operation (currentActor()): no caller passes it.
    */
-  async record(db: Db, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {
+  async record(db: Prisma.TransactionClient, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {
     const actor = currentActor();
+    // Sequences are taken at insert and would otherwise commit in any order
+    // across workers: a reader that sees N+1 could not tell whether N is a
+    // rollback or a transaction still open. Under this lock, held until the
+    // transaction ends, N is settled (committed or never) before N+1 is taken,
+    // so a hole in the log is always final. Callers record last in their
+    // transactions, so the lock is held for the insert and the commit only.
+    await db.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${EVENT_LOG_LOCK}::bigint)`;
     const row = await db.gatewayEvent.create({
       data: { type, gatewayId, payload: payload as Prisma.InputJsonObject, actorTokenId: actor.tokenId, actorName: actor.name },
     });
@@ -112,8 +118,9 @@ export class EventBus {
     else this.fanout.deliver(message);
   }
 
-  async publish(db: Db, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {
-    const message = await this.record(db, type, gatewayId, payload);
+  /** An event on its own: recorded in a transaction of its own, then broadcast. */
+  async publish(prisma: PrismaClient, type: EventType, gatewayId: string | null, payload: Record<string, unknown> = {}): Promise<GatewayEventMessage> {
+    const message = await prisma.$transaction((tx) => this.record(tx, type, gatewayId, payload));
     this.broadcast(message);
     return message;
   }

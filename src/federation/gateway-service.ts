@@ -142,6 +142,9 @@ export class GatewayService {
             ...(snapshot ? snapshotColumns(snapshot, new Date()) : {}),
           },
         });
+        const report = snapshot ? await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog) : null;
+        if (!snapshot && updated.slug !== current.slug) await renameEntries(tx, id, updated.slug, this.o.naming);
+        // Events last (see EventBus.record).
         const out: GatewayEventMessage[] = [
           await this.o.events.record(
             tx,
@@ -151,12 +154,7 @@ export class GatewayService {
             updatedPayload(current, updated, { reconnected: reconnect, credentialsChanged: auth !== null && (url !== current.url || fingerprint !== current.authFingerprint) }),
           ),
         ];
-        if (snapshot) {
-          const report = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
-          if (changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
-        } else if (updated.slug !== current.slug) {
-          await renameEntries(tx, id, updated.slug, this.o.naming);
-        }
+        if (report && changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
         return { gateway: updated, events: out };
       }, naming.name);
       // The names of the fields asked for, never their values: auth holds secrets.
@@ -197,12 +195,11 @@ export class GatewayService {
           where: { id },
           data: { enabled, ...(snapshot ? snapshotColumns(snapshot, new Date()) : {}) },
         });
+        const report = snapshot ? await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog) : null;
+        // Events last (see EventBus.record).
         const type: EventType = enabled ? 'GATEWAY_ACTIVATED' : 'GATEWAY_DEACTIVATED';
         const out = [await this.o.events.record(tx, type, id, statusPayload(current, updated, enabled ? 'enabled' : 'disabled'))];
-        if (snapshot) {
-          const report = await syncCatalog(tx, id, updated.slug, this.o.naming, snapshot.catalog);
-          if (changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
-        }
+        if (report && changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
         return { gateway: updated, events: out };
       });
       this.o.logger.info({ gatewayId: id, actor: currentActor() }, enabled ? 'enabled gateway' : 'disabled gateway');

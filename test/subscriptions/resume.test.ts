@@ -2,12 +2,13 @@
 // PostgreSQL database and one Redis channel. `after` replays the log, then hands
 // over to live events with no gap and no duplicate while both keep writing; a
 // Redis outage under a live subscription is filled from the log once Redis is
-// back; a subscriber that stops reading is ended (saying where to resume) while
+// back; an event that commits late is not skipped; a subscriber that stops reading is ended (saying where to resume) while
 // another keeps getting events promptly.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_LOG_LOCK } from '../../src/db/advisory-locks.js';
 import type { Database } from '../../src/db/database.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { keptOpen, testDatabase } from '../helpers/db.js';
@@ -151,6 +152,50 @@ describe.runIf(requireServices('postgres', 'redis'))('gatewayEvents that never l
     await proxy.restore();
     const expected = await logged(gateway, from);
     expect(await receivedUntil(subscription.results, expected.at(-1)!)).toEqual(expected);
+    subscription.unsubscribe();
+  }, 60_000);
+
+  it('an event whose transaction commits late is delivered, and before the events written after it on another worker', async () => {
+    const gateway = randomUUID();
+    const client = wsClient(bUrl, b.adminToken);
+    clients.push(client);
+    const subscription = subscribeWs(client, EVENTS, { gatewayId: gatewayGlobalId(gateway) });
+    const first = await untilLive(subscription.results, (probe) => publish(a, gateway, { probe }));
+
+    // A transaction on worker A records its event and stays open.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let recorded!: () => void;
+    const isRecorded = new Promise<void>((resolve) => (recorded = resolve));
+    const late = a.app.db.prisma.$transaction(
+      async (tx) => {
+        const message = await a.app.services.events.record(tx, 'GATEWAY_UPDATED', gateway, { late: true });
+        recorded();
+        await held;
+        return message;
+      },
+      { timeout: 60_000 },
+    );
+    await isRecorded;
+    // A writer on worker C cannot take the next sequence while it is open: it
+    // waits for the event log's lock, so the log can never show it a hole that
+    // is still to be filled (which a subscriber would have to give up on).
+    const next = publish(c, gateway, { next: true });
+    await until(
+      "worker C's event waits for the open transaction",
+      async () =>
+        (await a.app.db.prisma.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = ${EVENT_LOG_LOCK}::oid`)[0]!.n === 1,
+      10_000,
+    );
+    release();
+    a.app.services.events.broadcast(await late);
+    await next;
+
+    const expected = await logged(gateway, BigInt(first.data!.gatewayEvents.sequence));
+    expect(expected).toHaveLength(2);
+    const received = await receivedUntil(subscription.results, expected.at(-1)!);
+    expect(received).toEqual(expected);
     subscription.unsubscribe();
   }, 60_000);
 

@@ -7,7 +7,7 @@ import { builder } from '../builder.js';
 import { EventTypeEnum } from './enums.js';
 import { eventPage, sequenceOf } from './event-history.js';
 import { GatewayEvent, SEQUENCE } from './event-node.js';
-import { Gateway } from './gateway.js';
+import { filterIdOf } from '../global-id.js';
 
 // ---- Live events.
 
@@ -26,13 +26,13 @@ builder.subscriptionField('gatewayEvents', (t) =>
       '(SUBSCRIPTION_BUFFER) is ended with an error (code SUBSCRIBER_TOO_SLOW) saying where to resume with `after`.',
     authScopes: { read: true },
     args: {
-      gatewayId: t.arg.globalID({ required: false, for: Gateway }),
+      gatewayId: t.arg.id({ required: false, description: 'Events of this gateway (an id that names no gateway matches nothing).' }),
       types: t.arg({ type: [EventTypeEnum], required: false }),
       after: t.arg.string({ required: false, description: 'Replay the log after this cursor or sequence first.' }),
     },
     subscribe: (_root, args, ctx) => {
       const after = resumeFrom(args.after);
-      const gatewayId = args.gatewayId?.id;
+      const gatewayId = args.gatewayId == null ? null : filterIdOf(args.gatewayId, 'Gateway');
       const types = args.types?.length ? args.types : null;
       const where: Prisma.GatewayEventWhereInput = { ...(gatewayId ? { gatewayId } : {}), ...(types ? { type: { in: types } } : {}) };
       // Listening starts here, before the log is read: nothing falls between the two.
@@ -44,7 +44,10 @@ builder.subscriptionField('gatewayEvents', (t) =>
             const { page, more } = await eventPage(ctx.prisma, { where: filtered ? where : {}, after: from, before, size, backward: false });
             return { events: page, more };
           },
-          newest: async (size) => (await eventPage(ctx.prisma, { where: {}, after: null, before: null, size, backward: true })).page,
+          head: async () => {
+            const [newest] = await ctx.prisma.gatewayEvent.findMany({ select: { id: true }, orderBy: { id: 'desc' }, take: 1 });
+            return newest?.id ?? 0n;
+          },
         },
         { after, matches: (event) => (!gatewayId || event.gatewayId === gatewayId) && (!types || types.includes(event.type)) },
       );
