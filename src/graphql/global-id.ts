@@ -1,26 +1,40 @@
-// The one way a mutation reads an id argument. Every id the API hands out is a
-// Relay global id (base64 of "<Type>:<uuid>"); an argument that is not one, or
-// names a node of another type, is a NotFoundError in the mutation's result
-// union, never a top-level error: no <type> has that id. NotFoundError.id is
-// always exactly what the client sent.
+// The one way the API reads an id argument. Every id the API hands out is a
+// Relay global id (base64 of "<Type>:<uuid>"). An argument that is not one, or
+// names a node of another type, names nothing: a mutation answers a
+// NotFoundError in its result union (NotFoundError.id is exactly what the
+// client sent), a lookup answers null, a filter matches nothing. Never a
+// top-level error.
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError } from '../errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The database id behind `sent`, a global id of `typename`; NotFoundError(entity, sent) otherwise. */
-export function decodeId(sent: string | number, typename: string, entity: string): string {
-  const raw = String(sent);
-  let decoded: { typename: string; id: string } | null = null;
+/** The database id behind `sent` if it is a global id of `typename`, else null. */
+export function idOf(sent: string | number, typename: string): string | null {
+  let decoded: { typename: string; id: string };
   try {
-    decoded = decodeGlobalID(raw);
+    decoded = decodeGlobalID(String(sent));
   } catch {
-    decoded = null;
+    return null;
   }
-  if (!decoded || decoded.typename !== typename || !UUID.test(decoded.id)) throw new NotFoundError(entity, raw);
-  return decoded.id;
+  return decoded.typename === typename && UUID.test(decoded.id) ? decoded.id : null;
 }
 
+/**
+ * A database id no row has (gen_random_uuid never returns the nil UUID): what a
+ * filter on an id that names nothing filters on, so that it matches nothing.
+ */
+export const NO_ROW_ID = '00000000-0000-0000-0000-000000000000';
+
+/** For filters: the database id behind `sent`, or NO_ROW_ID. */
+export const filterIdOf = (sent: string | number, typename: string): string => idOf(sent, typename) ?? NO_ROW_ID;
+
+/** The database id behind `sent`, a global id of `typename`; NotFoundError(entity, sent) otherwise. */
+export function decodeId(sent: string | number, typename: string, entity: string): string {
+  const id = idOf(sent, typename);
+  if (id === null) throw new NotFoundError(entity, String(sent));
+  return id;
+}
 /**
  * Runs `work` with the decoded id; a NotFoundError the services throw about that
  * database id is given back with the id the client sent.

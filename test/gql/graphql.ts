@@ -15,6 +15,7 @@ export type ApiScope =
 export type CatalogFilter = {
   /** Only entries an operator enabled (true) or disabled (false); unset: enabled ones, unless includeUnavailable. */
   enabled?: boolean | null | undefined;
+  /** Entries of this gateway (an id that names no gateway matches nothing). */
   gatewayId?: string | number | null | undefined;
   /** The owning gateway's status is one of these (DISABLED and UNREACHABLE included when asked for). */
   gatewayStatus?: Array<GatewayStatus> | null | undefined;

@@ -1,6 +1,7 @@
 // "A consistent API for generated clients": each result union lists exactly the
 // errors its mutation can return; every id is a global id, and a bad one is a
-// typed NotFoundError echoing what was sent; the default catalog listings agree
+// typed NotFoundError echoing what was sent (in a query: no gateway, no match);
+// the default catalog listings agree
 // with federation.catalog; setGatewayEnabled says when it changed nothing and
 // refreshGateway refuses a disabled gateway; Gateway.negotiatedTransport says
 // what AUTO used.
@@ -98,6 +99,23 @@ describe('ids', () => {
     const deleted = await t.gql(`mutation ($id: ID!) { deleteGateway(id: $id) { __typename } }`, { id: gateway.id });
     expect(deleted.data.deleteGateway.__typename).toBe('DeleteGatewaySuccess');
     expect(await setGatewayEnabled(t, gateway.id, true)).toMatchObject({ __typename: 'NotFoundError', id: gateway.id });
+  });
+
+  test('in a query, an id that names no gateway is no error: gateway(id:) is null and a filter on it matches nothing', async () => {
+    const gateway = await registered(t, { name: 'Ids3', url: (await newPeer()).url });
+    const lookup = `query ($id: ID!) { gateway(id: $id) { name } }`;
+    const filtered = /* GraphQL */ `
+      query ($id: ID!) {
+        tools(filter: { gatewayId: $id, includeUnavailable: true }) { totalCount }
+        events(filter: { gatewayIds: [$id] }) { totalCount }
+      }
+    `;
+    expect(await t.gql(lookup, { id: gateway.id })).toMatchObject({ status: 200, data: { gateway: { name: 'Ids3' } } });
+    expect((await t.gql(filtered, { id: gateway.id })).data).toEqual({ tools: { totalCount: 3 }, events: { totalCount: 1 } });
+    for (const id of bad(gateway.id)) {
+      expect(await t.gql(lookup, { id })).toEqual({ status: 200, data: { gateway: null } });
+      expect(await t.gql(filtered, { id })).toEqual({ status: 200, data: { tools: { totalCount: 0 }, events: { totalCount: 0 } } });
+    }
   });
 
   test('API tokens are nodes: a global id, revoked by it, found by node(id:) for admins only', async () => {

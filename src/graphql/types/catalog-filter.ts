@@ -1,6 +1,6 @@
 import { builder } from '../builder.js';
+import { filterIdOf } from '../global-id.js';
 import { GatewayStatusEnum } from './enums.js';
-import { Gateway } from './gateway.js';
 
 export const CatalogFilter = builder.inputType('CatalogFilter', {
   description:
@@ -9,7 +9,7 @@ export const CatalogFilter = builder.inputType('CatalogFilter', {
     'gatewayStatus replaces the gateway rule, enabled replaces the entry rule. Gateway.tools and the other per-gateway ' +
     'listings show all of that gateway\'s entries.',
   fields: (t) => ({
-    gatewayId: t.globalID({ required: false, for: Gateway }),
+    gatewayId: t.id({ required: false, description: 'Entries of this gateway (an id that names no gateway matches nothing).' }),
     gatewayStatus: t.field({
       type: [GatewayStatusEnum],
       required: false,
@@ -29,11 +29,11 @@ export const CatalogFilter = builder.inputType('CatalogFilter', {
   }),
 });
 
-/** Turns the GraphQL input (with a decoded global id) into the catalog's filter. */
+/** Turns the GraphQL input into the catalog's filter. */
 export function catalogFilterArgs(filter: typeof CatalogFilter.$inferInput | null | undefined) {
   if (!filter) return null;
   return {
     ...filter,
-    gatewayId: filter.gatewayId?.id ?? null,
+    gatewayId: filter.gatewayId == null ? null : filterIdOf(filter.gatewayId, 'Gateway'),
   };
 }

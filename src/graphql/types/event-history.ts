@@ -4,11 +4,10 @@ import { GraphQLError } from 'graphql';
 import { eventMessage, type GatewayEventMessage } from '../../events/event-bus.js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { builder } from '../builder.js';
+import { filterIdOf } from '../global-id.js';
 import { EventTypeEnum } from './enums.js';
 import { GatewayEvent, SEQUENCE } from './event-node.js';
-import { Gateway } from './gateway.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
 
@@ -30,19 +29,9 @@ interface EventFilterInput {
   until?: Date | null;
 }
 
-function gatewayUuid(globalId: string | number): string | null {
-  try {
-    const decoded = Buffer.from(String(globalId), 'base64').toString('utf8');
-    const [typename, id] = [decoded.slice(0, decoded.indexOf(':')), decoded.slice(decoded.indexOf(':') + 1)];
-    return typename === 'Gateway' && UUID.test(id) ? id : null;
-  } catch {
-    return null;
-  }
-}
-
 function eventWhere(filter: EventFilterInput | null | undefined): Prisma.GatewayEventWhereInput {
   const where: Prisma.GatewayEventWhereInput = {};
-  if (filter?.gatewayIds) where.gatewayId = { in: filter.gatewayIds.map(gatewayUuid).filter((id): id is string => id !== null) };
+  if (filter?.gatewayIds) where.gatewayId = { in: filter.gatewayIds.map((id) => filterIdOf(id, 'Gateway')) };
   if (filter?.types?.length) where.type = { in: filter.types };
   if (filter?.since || filter?.until) where.createdAt = { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) };
   return where;

@@ -1,5 +1,6 @@
 import { gatewayStatus, gatewayWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
+import { filterIdOf } from '../global-id.js';
 import { GatewayStatusEnum, TransportEnum } from './enums.js';
 import { PeerAuthInfoRef, peerAuthInfo } from './peer-auth.js';
 
@@ -83,8 +84,9 @@ builder.queryFields((t) => ({
   gateway: t.prismaField({
     type: 'Gateway',
     nullable: true,
-    args: { id: t.arg.globalID({ required: true, for: Gateway }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.gateway.findUnique({ ...query, where: { id: args.id.id } }),
+    description: 'The gateway with this id; null if none has it (a malformed id or one of another type included).',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => ctx.prisma.gateway.findUnique({ ...query, where: { id: filterIdOf(args.id, 'Gateway') } }),
   }),
   gateways: t.prismaConnection({
     type: 'Gateway',
