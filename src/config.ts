@@ -37,6 +37,10 @@ export const configSchema = z.object({
     .default('mcp-federation')
     .describe('Namespace of the Redis pub/sub channel: deployments sharing one Redis see only their own events.'),
   SUBSCRIPTION_BUFFER: int(1, 1_000_000).default(1_000).describe('Most events one gatewayEvents subscriber may have waiting; one that falls further behind is ended with an error saying to resume with `after`.'),
+  EVENT_RETENTION_DAYS: int(0, 36_500).default(30).describe('Events older than this many days are pruned by the leader (0: no age limit). Needs HEALTH_CHECKS on some worker.'),
+  EVENT_RETENTION_MAX: int(0, 1_000_000_000).default(1_000_000).describe('The event log keeps at most this many of the newest sequences; older ones are pruned by the leader (0: no count limit).'),
+  EVENT_PRUNE_INTERVAL_MS: int(1_000, 86_400_000).default(60_000).describe('How often the leader prunes the event log.'),
+  EVENT_PRUNE_BATCH: int(1, 100_000).default(5_000).describe('Most events one pruning transaction deletes; a run deletes batch after batch until nothing is due.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   ADMIN_TOKEN: z
     .string()

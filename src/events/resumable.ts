@@ -15,7 +15,9 @@
 //    heard, or not fanned out during a Redis outage, or rolled back) first has
 //    the gap (W, N) filled from the log. A `resync` (this worker's Redis
 //    connection came back) fills from W to the end of the log the same way.
-// 5. A subscriber whose queue overflows (it does not read fast enough) gets a
+// 5. Reading the log from W when retention has pruned past W would skip what
+//    was pruned: the subscription ends with EventsPruned instead.
+// 6. A subscriber whose queue overflows (it does not read fast enough) gets a
 //    SubscriptionEnd saying to resume with `after: W`, and nothing more.
 import type { GatewayEventMessage } from './event-bus.js';
 import type { Feed } from './fanout.js';
@@ -28,6 +30,16 @@ export interface EventLog {
   page(after: bigint, before: bigint | null, filtered: boolean, size: number): Promise<{ events: GatewayEventMessage[]; more: boolean }>;
   /** The sequence of the newest event of the log, 0 when it is empty. */
   head(): Promise<bigint>;
+  /** Every sequence up to this one has been pruned (event-retention.ts). */
+  prunedThrough(): Promise<bigint>;
+}
+
+/** The end of a subscription whose next events were pruned from the log: every one up to `prunedThrough` is gone. */
+export class EventsPruned {
+  constructor(
+    readonly after: string,
+    readonly prunedThrough: string,
+  ) {}
 }
 
 /** The end of a subscription that fell too far behind; `after` is where the client resumes. */
@@ -50,12 +62,21 @@ export function resumable(
   feed: Feed<GatewayEventMessage>,
   log: EventLog,
   { after, matches }: ResumableOptions,
-): AsyncIterableIterator<GatewayEventMessage | SubscriptionEnd> {
-  async function* run(): AsyncGenerator<GatewayEventMessage | SubscriptionEnd> {
+): AsyncIterableIterator<GatewayEventMessage | SubscriptionEnd | EventsPruned> {
+  /** EventsPruned if retention has deleted events right after W, else null. */
+  const prunedAfter = async (w: bigint) => {
+    const horizon = await log.prunedThrough();
+    return horizon > w ? new EventsPruned(w.toString(), horizon.toString()) : null;
+  };
+
+  async function* run(): AsyncGenerator<GatewayEventMessage | SubscriptionEnd | EventsPruned> {
     const head = await log.head();
     let w = after ?? head;
     // The log, filtered, up to the head.
     for (let more = after !== null && w < head; more; ) {
+      // Filtered pages skip sequences anyway: whether the next ones were pruned takes asking, page by page.
+      const pruned = await prunedAfter(w);
+      if (pruned) return yield pruned;
       const page = await log.page(w, head + 1n, true, PAGE);
       for (const event of page.events) {
         yield event;
@@ -66,15 +87,24 @@ export function resumable(
     if (w < head) w = head;
 
     // The log, unfiltered, from W up to `before` (null: the end).
-    async function* fill(before: GatewayEventMessage | null): AsyncGenerator<GatewayEventMessage> {
+    // Returns false if the subscription ended (EventsPruned).
+    async function* fill(before: GatewayEventMessage | null): AsyncGenerator<GatewayEventMessage | EventsPruned, boolean> {
       const end = before ? seq(before) : null;
       for (;;) {
         const page = await log.page(w, end, false, PAGE);
+        // Unfiltered, a page that does not go on from W has a hole there: a rollback, or pruning (asked only then).
+        if (!page.events.length || seq(page.events[0]!) > w + 1n) {
+          const pruned = await prunedAfter(w);
+          if (pruned) {
+            yield pruned;
+            return false;
+          }
+        }
         for (const event of page.events) {
           if (matches(event)) yield event;
           w = seq(event);
         }
-        if (!page.more || !page.events.length) return;
+        if (!page.more || !page.events.length) return true;
       }
     }
 
@@ -86,13 +116,13 @@ export function resumable(
         return;
       }
       if (item.kind === 'resync') {
-        yield* fill(null);
+        if (!(yield* fill(null))) return;
         continue;
       }
       const event = item.message;
       const id = seq(event);
       if (id <= w) continue; // already delivered (from the log), or heard twice
-      if (id > w + 1n) yield* fill(event);
+      if (id > w + 1n && !(yield* fill(event))) return;
       if (id <= w) continue; // the fill read it from the log
       if (matches(event)) yield event;
       w = id;
@@ -100,7 +130,7 @@ export function resumable(
   }
 
   const generator = run();
-  const iterator: AsyncIterableIterator<GatewayEventMessage | SubscriptionEnd> = {
+  const iterator: AsyncIterableIterator<GatewayEventMessage | SubscriptionEnd | EventsPruned> = {
     next: () => generator.next(),
     // Closing the feed first wakes a generator that waits for the next event, so that return() does not wait for one.
     return: async () => {

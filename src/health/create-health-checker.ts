@@ -1,10 +1,12 @@
 // Builds the health checker and, unless HEALTH_CHECKS=false, the election
-// that decides whether this worker runs it.
+// that decides whether this worker runs it (and the leader's other background
+// work: event log pruning).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { EventBus } from '../events/event-bus.js';
+import { retentionLoop } from '../events/event-retention.js';
 import type { GatewayService } from '../federation/gateway-service.js';
 import { createHttpAgent } from '../federation/http-agent.js';
 import type { PeerAccess } from '../federation/peer-probe.js';
@@ -14,7 +16,7 @@ import { fileLock } from './file-lock.js';
 import { HealthChecker } from './health-checker.js';
 import type { ElectionMode, LeaderLock } from './leader-lock.js';
 import { LeaderElection } from './leader-election.js';
-import { HEALTH_CHECKER_ROLE } from './leadership-store.js';
+import { HEALTH_CHECKER_ROLE, isStaleTerm } from './leadership-store.js';
 import { postgresLock } from './postgres-lock.js';
 import { redisLock } from './redis-lock.js';
 import { soloLock } from './solo-lock.js';
@@ -81,6 +83,20 @@ export function createHealthChecker(config: Config, deps: HealthDeps): { checker
       refreshIntervalMs: config.CATALOG_REFRESH_INTERVAL_MS,
       debounceMs: config.LIST_CHANGED_DEBOUNCE_MS,
     },
+    leaderTasks: [
+      (fence, signal) =>
+        retentionLoop(
+          {
+            prisma: deps.db.prisma,
+            settings: { days: config.EVENT_RETENTION_DAYS, max: config.EVENT_RETENTION_MAX, batch: config.EVENT_PRUNE_BATCH },
+            intervalMs: config.EVENT_PRUNE_INTERVAL_MS,
+            fence,
+            signal,
+            logger: deps.logger.child({ component: 'retention', instanceId }),
+          },
+          isStaleTerm,
+        ),
+    ],
   });
   const election = config.HEALTH_CHECKS
     ? new LeaderElection({

@@ -45,6 +45,13 @@ export interface HealthCheckerOptions {
   instanceId: string;
   /** Told of each finished sweep (metrics, benchmarks). */
   onSweep?: (sweep: SweepRecord) => void;
+  /**
+   * Other background work of the leader (event log pruning), run for the
+   * length of each term: `fence` goes first in each of its transactions, and
+   * `signal` aborts when the term ends or on shutdown. A task that throws a
+   * stale-term error ends the term.
+   */
+  leaderTasks?: ((fence: (tx: Prisma.TransactionClient) => Promise<void>, signal: AbortSignal) => Promise<void>)[];
 }
 
 const GATEWAY_COLUMNS = {
@@ -87,6 +94,7 @@ interface Leading {
   inFlight: Set<Promise<unknown>>;
   watchers: ListChangedWatchers;
   loop: Promise<void>;
+  tasks: Promise<void>[];
 }
 
 export class HealthChecker {
@@ -120,13 +128,24 @@ export class HealthChecker {
       signal: term.signal,
       logger: this.o.logger,
     });
-    const leading: Leading = { term, dispatch, inFlight: new Set(), watchers, loop: Promise.resolve() };
+    const leading: Leading = { term, dispatch, inFlight: new Set(), watchers, loop: Promise.resolve(), tasks: [] };
     this.leading = leading;
     this.followRegistry(leading);
     leading.loop = this.sweepLoop(leading).catch((error: unknown) => {
       this.o.logger.error({ err: error, term: String(term.number) }, 'health sweeps stopped on an unexpected error');
       this.election?.resign('the health sweeps failed');
     });
+    const fence = (tx: Prisma.TransactionClient) => fenceTerm(tx, HEALTH_CHECKER_ROLE, term.number);
+    leading.tasks = (this.o.leaderTasks ?? []).map((task) =>
+      task(fence, dispatch.signal).catch((error: unknown) => {
+        if (dispatch.signal.aborted) return;
+        if (isStaleTerm(error)) {
+          this.election?.resign('a newer term has begun');
+          return;
+        }
+        this.o.logger.error({ err: error, term: String(term.number) }, 'a background task of the leader stopped on an unexpected error');
+      }),
+    );
   }
 
   /** Called by the election when a term ends (its signal has aborted): wait for its work to stop. */
@@ -136,7 +155,7 @@ export class HealthChecker {
     this.leading = undefined;
     leading.dispatch.abort();
     await leading.loop;
-    await Promise.allSettled([...leading.inFlight]);
+    await Promise.allSettled([...leading.inFlight, ...leading.tasks]);
     await leading.watchers.close();
   }
 

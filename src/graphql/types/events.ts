@@ -1,7 +1,8 @@
 // `gatewayEvents`: events as they happen, optionally after a replay of the
 // log from a cursor, with no gap and no duplicate (events/resumable.ts).
 import { GraphQLError } from 'graphql';
-import { resumable, SubscriptionEnd } from '../../events/resumable.js';
+import { prunedThrough } from '../../events/event-retention.js';
+import { EventsPruned, resumable, SubscriptionEnd } from '../../events/resumable.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { builder } from '../builder.js';
 import { EventTypeEnum } from './enums.js';
@@ -23,7 +24,8 @@ builder.subscriptionField('gatewayEvents', (t) =>
     description:
       'Lifecycle events as they happen, from every worker, in sequence order, each once. With `after` (a cursor of `events`, or a sequence), ' +
       'first every logged event after it that matches, then live ones, with no gap. A subscriber that falls too far behind ' +
-      '(SUBSCRIPTION_BUFFER) is ended with an error (code SUBSCRIBER_TOO_SLOW) saying where to resume with `after`.',
+      '(SUBSCRIPTION_BUFFER) is ended with an error (code SUBSCRIBER_TOO_SLOW) saying where to resume with `after`; one whose next events were ' +
+      'pruned from the log (EVENT_RETENTION_*) is ended with an error (code EVENTS_PRUNED) saying up to where.',
     authScopes: { read: true },
     args: {
       gatewayId: t.arg.id({ required: false, description: 'Events of this gateway (an id that names no gateway matches nothing).' }),
@@ -48,6 +50,7 @@ builder.subscriptionField('gatewayEvents', (t) =>
             const [newest] = await ctx.prisma.gatewayEvent.findMany({ select: { id: true }, orderBy: { id: 'desc' }, take: 1 });
             return newest?.id ?? 0n;
           },
+          prunedThrough: () => prunedThrough(ctx.prisma),
         },
         { after, matches: (event) => (!gatewayId || event.gatewayId === gatewayId) && (!types || types.includes(event.type)) },
       );
@@ -57,6 +60,13 @@ builder.subscriptionField('gatewayEvents', (t) =>
         throw new GraphQLError(
           `gatewayEvents: this subscriber fell too far behind (more than ${event.limit} events waiting) and was ended; resume with after: "${event.after}"`,
           { extensions: { code: 'SUBSCRIBER_TOO_SLOW', after: event.after } },
+        );
+      }
+      if (event instanceof EventsPruned) {
+        throw new GraphQLError(
+          `gatewayEvents: the events after ${event.after} up to ${event.prunedThrough} were pruned from the log (EVENT_RETENTION_DAYS, EVENT_RETENTION_MAX); ` +
+            `read the current state again, then resume with after: "${event.prunedThrough}"`,
+          { extensions: { code: 'EVENTS_PRUNED', after: event.after, prunedThrough: event.prunedThrough } },
         );
       }
       return event;
