@@ -12,8 +12,8 @@
 //   counted, and the count of the outage is in the line that says Redis is back.
 //   It is not re-sent later (other workers would get old events out of order):
 //   when Redis is back, onRecovered tells this worker's subscribers, which fill
-//   the gap from the event log themselves; subscribers of other workers fill it
-//   when their next event skips ahead (see src/events/resumable.ts).
+//   the gap from the event log themselves, and a `resync` message tells the
+//   other workers' subscribers the same (see src/events/resumable.ts).
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { GatewayEventMessage } from './event-bus.js';
@@ -29,6 +29,9 @@ const shared: RedisOptions = {
   // Reconnect for ever, at most every 2 s: Redis coming back is noticed within that.
   retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
 };
+
+/** Tells every worker that events were recorded but not fanned out: their subscribers fill from the log. */
+const RESYNC = { resync: true } as const;
 
 export type EventBusReadiness = { ready: true } | { ready: false; reason: 'event bus unreachable' };
 
@@ -50,7 +53,7 @@ export class RedisTransport {
     private readonly channel: string,
     private readonly logger: Logger,
     onMessage: (message: GatewayEventMessage) => void,
-    /** Called once at the end of each outage, when both connections are back. */
+    /** Called at the end of each outage of this worker's, when both connections are back, and when another worker says its outage lost events. */
     private readonly onRecovered: () => void = () => undefined,
   ) {
     this.publisher = new Redis(url, {
@@ -85,14 +88,15 @@ export class RedisTransport {
     }
     this.subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.channel) return;
-      let message: GatewayEventMessage;
+      let message: GatewayEventMessage | typeof RESYNC;
       try {
-        message = JSON.parse(text) as GatewayEventMessage;
+        message = JSON.parse(text) as GatewayEventMessage | typeof RESYNC;
       } catch {
         this.logger.warn({ channel }, 'event bus: ignored a message that is not JSON');
         return;
       }
-      onMessage(message);
+      if ('resync' in message) this.onRecovered();
+      else onMessage(message);
     });
     this.subscriber.subscribe(this.channel).catch((error: Error) => {
       if (!this.closing) this.logger.error({ err: { message: error.message }, channel }, 'event bus: could not subscribe to the Redis channel');
@@ -159,6 +163,12 @@ export class RedisTransport {
       'event bus: Redis is reachable again; events fan out again',
     );
     this.onRecovered();
+    // The other workers may have stayed connected and heard nothing amiss:
+    // without this, their subscribers would get this outage's events only when
+    // a later event skips ahead of them, which may be never.
+    if (outage.notFannedOut > 0) {
+      this.publisher.publish(this.channel, JSON.stringify(RESYNC)).catch((error: Error) => this.down(`PUBLISH: ${error.message}`));
+    }
   }
 }
 
