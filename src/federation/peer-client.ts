@@ -77,10 +77,19 @@ export interface PeerSession {
   readonly limits: PeerLimits;
   /** The text with every form of the credentials this session sent replaced (for messages that repeat peer text). */
   redact(text: string): string;
-  /** Runs one exchange bounded by the timeout; failures come out classified. */
-  run<T>(exchange: (options: RequestOptions) => Promise<T>): Promise<T>;
+  /**
+   * Runs one exchange bounded by the session's timeout (or `call.timeoutMs`),
+   * and cancelled when `call.signal` aborts; failures come out classified.
+   */
+  run<T>(exchange: (options: RequestOptions) => Promise<T>, call?: ExchangeOptions): Promise<T>;
   /** Ends the session (DELETE when the peer is healthy) and always releases the transport. */
   close(): Promise<void>;
+}
+
+/** One exchange's own bounds (a forwarded tool call waits longer than a listing, and its client may cancel it). */
+export interface ExchangeOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 export interface PeerCatalog {
@@ -190,6 +199,21 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
     setVersion(version);
   };
 
+  // Messages on their way out. The SDK sends notifications/cancelled for a
+  // request given up on as it rejects it; closing the transport then would abort
+  // that POST, and the peer would never learn to stop. close() lets them go first.
+  const sending = new Set<Promise<void>>();
+  const send = transport.send.bind(transport) as (...args: unknown[]) => Promise<void>;
+  transport.send = (...args: Parameters<typeof transport.send>) => {
+    const sent = send(...args);
+    sending.add(sent);
+    void sent.then(
+      () => sending.delete(sent),
+      () => sending.delete(sent),
+    );
+    return sent;
+  };
+
   const client = new Client(options.clientInfo ?? CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: sharedValidator() });
   const explain = (error: unknown) => explainFailure(error, seen);
   let unhealthy = false;
@@ -202,15 +226,16 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
     client.fallbackNotificationHandler = async (notification) => notify(notification);
   }
 
-  const run = async <T>(exchange: (o: RequestOptions) => Promise<T>): Promise<T> => {
+  const run = async <T>(exchange: (o: RequestOptions) => Promise<T>, call: ExchangeOptions = {}): Promise<T> => {
+    const timeoutMs = call.timeoutMs ?? options.timeoutMs;
     // A controller per exchange, aborted only on failure: the SDK never removes its
     // abort listener, so a shared or later-firing signal would cancel finished requests.
     const controller = new AbortController();
     const stop = (reason: unknown) => controller.abort(reason);
-    const timer = setTimeout(() => stop(new PeerConnectionError('TIMEOUT', `peer did not answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-    const unlink = [broken.signal, options.signal].map((signal) => follow(signal, stop));
+    const timer = setTimeout(() => stop(new PeerConnectionError('TIMEOUT', `peer did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const unlink = [broken.signal, options.signal, call.signal].map((signal) => follow(signal, stop));
     try {
-      return await untilAborted(exchange({ timeout: options.timeoutMs, signal: controller.signal }), controller.signal);
+      return await untilAborted(exchange({ timeout: timeoutMs, signal: controller.signal }), controller.signal);
     } catch (error) {
       const failure = explain(controller.signal.aborted ? controller.signal.reason : error);
       // A peer that timed out or dropped us is not worth a polite DELETE on close.
@@ -232,6 +257,7 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      await within(Promise.allSettled([...sending]), Math.min(options.timeoutMs, 2_000));
       // Tell a healthy Streamable HTTP peer to drop our session; never wait long for it.
       if (transport instanceof StreamableHTTPClientTransport && !unhealthy && !broken.signal.aborted) {
         await within(transport.terminateSession(), Math.min(options.timeoutMs, 2_000)).catch(() => {});
@@ -248,9 +274,9 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
     capabilities: client.getServerCapabilities() ?? {},
     limits,
     redact: (text) => seen.scrub(text),
-    run: async (exchange) => {
+    run: async (exchange, call) => {
       if (closing) throw new PeerConnectionError('REFUSED', 'peer session is closed', { retryable: false });
-      return run(exchange);
+      return run(exchange, call);
     },
     close,
   };

@@ -11,12 +11,14 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
+  CallToolRequestSchema,
   ErrorCode,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  type CallToolResult,
   type Prompt,
   type Resource,
   type ResourceTemplate,
@@ -66,6 +68,8 @@ export interface PeerOptions extends CatalogInput {
   flood?: Flood;
   /** Answer a request with a text built from the headers it came with (a peer that echoes our credentials). */
   echo?: Echo;
+  /** Serves tools/call with this; a throw is answered as a JSON-RPC error (McpError keeps its code). */
+  callTool?: (name: string, args: Record<string, unknown> | undefined) => CallToolResult | Promise<CallToolResult>;
 }
 
 export interface Flood {
@@ -115,6 +119,10 @@ export interface TestPeer {
   notifyToolsChanged(): Promise<number>;
   /** Event streams (Streamable HTTP GET, or SSE) open right now: the sessions notifications can reach. */
   openStreams(): number;
+  /** Streamable HTTP sessions the peer holds: each initialize adds one, a DELETE or expireSessions ends it. */
+  openSessions(): number;
+  /** Ends every Streamable HTTP session on the peer's side, as a server may at any time; requests with their ids then get 404. */
+  expireSessions(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -313,6 +321,8 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
     if (catalog.prompts.length > 0) {
       server.setRequestHandler(ListPromptsRequestSchema, (r) => page(catalog.prompts, r.params?.cursor, 'prompts'));
     }
+    const callTool = options.callTool;
+    if (callTool) server.setRequestHandler(CallToolRequestSchema, (r) => callTool(r.params.name, r.params.arguments));
     return server;
   };
 
@@ -341,6 +351,10 @@ export async function startPeer(options: PeerOptions = {}): Promise<TestPeer> {
       return sent.filter((r) => r.status === 'fulfilled').length;
     },
     openStreams: () => streams,
+    openSessions: () => streamable.size,
+    expireSessions: async () => {
+      await Promise.all([...streamable.values()].map((transport) => transport.close()));
+    },
     close: () => closeServer(http),
   };
 }
