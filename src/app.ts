@@ -13,6 +13,9 @@ import { createGraphQLServer, type GraphQLServer } from './graphql/yoga.js';
 import { RequestTracker } from './http/request-tracker.js';
 import { listen } from './http/listen.js';
 import { createRouter } from './http/router.js';
+import { createMcp } from './mcp/create-mcp.js';
+import type { McpEndpoint } from './mcp/endpoint.js';
+import { FederationIdentity } from './mcp/federation-identity.js';
 import { createLogger, type Logger } from './logger.js';
 import { ApiTokenService } from './security/api-tokens.js';
 import { OpenSessions } from './security/open-sessions.js';
@@ -32,6 +35,8 @@ export interface App {
   logger: Logger;
   db: Database;
   services: Services;
+  /** The /mcp endpoint (its open sessions). */
+  mcp: McpEndpoint;
   yoga: GraphQLServer;
   server: Server;
   /** Listens on HOST:PORT and resolves with the base URL; then creates and announces the bootstrap token if one is due. */
@@ -61,20 +66,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const events = config.REDIS_URL
       ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX, logger, config.SUBSCRIPTION_BUFFER)
       : EventBus.inProcess(logger, config.SUBSCRIPTION_BUFFER);
-    const federation = createGatewayService(config, db.prisma, events, box, logger);
+    const identity = await FederationIdentity.load(db.prisma);
+    const federation = createGatewayService(config, db.prisma, events, box, logger, identity);
     const health = createHealthChecker(config, { db, events, gateways: federation.gateways, peers: federation.peers, box, logger });
-    const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker };
-
     const tracker = new RequestTracker();
     const sessions = new OpenSessions(db.prisma, logger);
     tokens.onRevoked((tokenId) => sessions.revoked(tokenId));
+    const mcp = createMcp(config, {
+      prisma: db.prisma,
+      events,
+      peers: federation.peers,
+      box,
+      tokens,
+      openSessions: sessions,
+      identity,
+      logger,
+      onStream: (res) => tracker.markStream(res),
+    });
+    const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker, forwarder: mcp.forwarder };
     const yoga = createGraphQLServer(config, logger, services, {
       onHttpSubscription: (res, principal) => {
         tracker.markStream(res);
         res.once('close', sessions.add(principal.tokenId, () => res.end()));
       },
     });
-    const route = createRouter(config, db, yoga, events);
+    const route = createRouter(config, db, yoga, events, (req, res) => mcp.endpoint.handle(req, res));
     const server = createServer((req, res) => {
       tracker.track(res);
       Promise.resolve(route(req, res)).catch((error: unknown) => {
@@ -93,6 +109,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       tracker.stopKeepAlive(() => server.closeIdleConnections());
       server.closeIdleConnections();
       await websockets.close();
+      await mcp.close();
       sessions.close();
       tracker.endStreams();
       if (!(await tracker.drain(config.SHUTDOWN_TIMEOUT_MS))) {
@@ -111,6 +128,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
       db,
       services,
+      mcp: mcp.endpoint,
       yoga,
       server,
       async listen() {

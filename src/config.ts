@@ -83,6 +83,19 @@ export const configSchema = z.object({
   PEER_MAX_CATALOG_ENTRIES: int(1, 10_000_000)
     .default(50_000)
     .describe('Most tools (and, each on its own, resources, resource templates, prompts) one peer may list, counted page by page; more fails with PROTOCOL.'),
+  TOOL_CALL_TIMEOUT_MS: int(100, 3_600_000).default(60_000).describe('Bound on one call forwarded to a peer through /mcp or callTool (tools/call, resources/read, prompts/get, completion/complete).'),
+  MCP_PAGE_SIZE: int(1, 1_000).default(100).describe('Entries per page of the lists /mcp serves (tools/list and the others); clients page on with the cursor.'),
+  MCP_MAX_SESSIONS: int(1, 1_000_000).default(1_000).describe('Most MCP client sessions one worker holds; past it, the least recently used is closed.'),
+  MCP_SESSION_IDLE_MS: int(1_000, 86_400_000).default(1_800_000).describe('An MCP client session with no request and no open event stream for this long is closed (the client initializes again).'),
+  MCP_PEER_SESSIONS: int(1, 100_000).default(1_000).describe('Most pooled sessions with peers one worker keeps for forwarded calls; past it, the least recently used is closed.'),
+  MCP_PEER_SESSION_IDLE_MS: int(1_000, 86_400_000).default(300_000).describe('A pooled peer session unused this long is closed.'),
+  MCP_ALLOWED_HOSTS: z
+    .string()
+    .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9.:[\]-]+$/, 'expected host names, optionally with a port, comma-separated')).min(1))
+    .optional()
+    .describe('Host header values /mcp accepts (DNS rebinding protection). Unset: any host, except that a request to a loopback address must name localhost, 127.0.0.1 or [::1].'),
+  MCP_MAX_HOPS: int(1, 64).default(8).describe('Most gateways one forwarded call may pass through; a call that arrives having passed through that many already is refused (a guard against loops).'),
   HEALTH_CHECKS: bool.default(true).describe('`false`: this worker never leads and never checks peers; it serves the API only.'),
   HEALTH_CHECK_INTERVAL_MS: int(100, 86_400_000).default(60_000).describe('Time between the starts of two health sweeps over every enabled gateway.'),
   HEALTH_CHECK_CONCURRENCY: int(1, 1000).default(20).describe('Most peers checked at once.'),

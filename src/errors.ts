@@ -50,3 +50,10 @@ export class GatewayDisabledError extends Error {
     super('the gateway is disabled: enable it first (disabled gateways are not checked or synced)');
   }
 }
+
+export class FederationLoopError extends Error {
+  override name = 'FederationLoopError';
+  constructor() {
+    super('this peer already reaches this gateway (directly or through other gateways): registering it would make a loop');
+  }
+}

@@ -5,12 +5,14 @@ import type { Config } from '../config.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import type { FederationIdentity } from '../mcp/federation-identity.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { GatewayService } from './gateway-service.js';
 import { createHttpAgent } from './http-agent.js';
 import { createPeerAccess } from './peer-probe.js';
 
-export function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, box: SecretBox, logger: Logger) {
+/** `identity`: a peer that already reaches this deployment is refused at every probe (FederationLoopError). */
+export function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, box: SecretBox, logger: Logger, identity?: FederationIdentity) {
   const http = createHttpAgent({
     connectTimeoutMs: config.PEER_TIMEOUT_MS,
     headersTimeoutMs: config.PEER_TIMEOUT_MS,
@@ -29,7 +31,11 @@ export function createGatewayService(config: Config, prisma: PrismaClient, event
     prisma,
     events,
     box,
-    probe: peers.probe,
+    probe: async (target, signal) => {
+      const snapshot = await peers.probe(target, signal);
+      identity?.assertNoLoop(snapshot.capabilities);
+      return snapshot;
+    },
     naming: { separator: config.TOOL_NAME_SEPARATOR, maxLength: config.TOOL_NAME_MAX_LENGTH },
     urlPolicy: { blockPrivateNetworks: config.PEER_BLOCK_PRIVATE_NETWORKS },
     logger,

@@ -18,6 +18,7 @@ import './types/peer-auth.js';
 import './types/gateway-mutations.js';
 import './types/federation.js';
 import './types/health.js';
+import './types/calls.js';
 
 builder.queryType({ authScopes: { read: true } });
 builder.mutationType({});

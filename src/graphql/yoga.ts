@@ -72,7 +72,7 @@ export function createGraphQLServer(
     renderGraphiQL: renderLocalGraphiQL,
     context: async ({ request, principal, params }) => {
       const caller = principal ?? (await services.tokens.authenticate(request.headers.get('authorization')));
-      if (caller) return { ...services, principal: caller };
+      if (caller) return { ...services, principal: caller, signal: request?.signal };
       if (explorer && isSchemaOnly(params?.query, params?.operationName)) return { ...services, principal: SCHEMA_READER };
       throw unauthenticated();
     },

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import type { EventBus } from '../events/event-bus.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from '../graphql/graphiql.js';
 import { GRAPHQL_PATH, type GraphQLServer } from '../graphql/yoga.js';
+import { MCP_PATH } from '../mcp/endpoint.js';
 import type { Handler } from './request-tracker.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -17,6 +18,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return false;
   const length = req.headers['content-length'];
+  // Neither header: the request has no body (HTTP/1.1), as fetch sends a DELETE.
+  if (length === undefined && req.headers['transfer-encoding'] === undefined) return false;
   if (length === undefined) {
     sendJson(res, 411, { errors: [{ message: 'a request body needs a Content-Length header' }] });
     return true;
@@ -31,9 +34,9 @@ function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: numbe
 
 /**
  * `events`: the event bus whose readiness /readyz also reports (over Redis, a
- * worker that cannot publish is serving, but not ready).
+ * worker that cannot publish is serving, but not ready). `mcp`: the /mcp endpoint.
  */
-export function createRouter(config: Config, db: Database, yoga: GraphQLServer, events?: Pick<EventBus, 'readiness'>): Handler {
+export function createRouter(config: Config, db: Database, yoga: GraphQLServer, events?: Pick<EventBus, 'readiness'>, mcp?: Handler): Handler {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -47,6 +50,10 @@ export function createRouter(config: Config, db: Database, yoga: GraphQLServer, 
     if (path === GRAPHQL_PATH) {
       if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;
       return yoga(req, res);
+    }
+    if (path === MCP_PATH && mcp) {
+      if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;
+      return mcp(req, res);
     }
     if (path.startsWith(GRAPHIQL_ASSET_PREFIX)) {
       const asset = await graphiqlAsset(path);

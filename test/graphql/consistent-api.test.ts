@@ -12,11 +12,11 @@ import { startPeer, type TestPeer } from '../helpers/peers.js';
 import { eventTypes, registered, refreshGateway, setGatewayEnabled, setToolEnabled, uuidOf, PEER_ENV } from '../helpers/registry.js';
 
 const UNION_MEMBERS: Record<string, string[]> = {
-  RegisterGatewayResult: ['DuplicateGatewayError', 'NameConflictError', 'PeerConnectionError', 'ValidationError'],
-  UpdateGatewayResult: ['DuplicateGatewayError', 'NameConflictError', 'NotFoundError', 'PeerConnectionError', 'ValidationError'],
+  RegisterGatewayResult: ['DuplicateGatewayError', 'FederationLoopError', 'NameConflictError', 'PeerConnectionError', 'ValidationError'],
+  UpdateGatewayResult: ['DuplicateGatewayError', 'FederationLoopError', 'NameConflictError', 'NotFoundError', 'PeerConnectionError', 'ValidationError'],
   DeleteGatewayResult: ['NotFoundError'],
-  SetGatewayEnabledResult: ['NameConflictError', 'NotFoundError', 'PeerConnectionError', 'ValidationError'],
-  RefreshGatewayResult: ['GatewayDisabledError', 'NameConflictError', 'NotFoundError', 'PeerConnectionError', 'ValidationError'],
+  SetGatewayEnabledResult: ['FederationLoopError', 'NameConflictError', 'NotFoundError', 'PeerConnectionError', 'ValidationError'],
+  RefreshGatewayResult: ['FederationLoopError', 'GatewayDisabledError', 'NameConflictError', 'NotFoundError', 'PeerConnectionError', 'ValidationError'],
   SetToolEnabledResult: ['NotFoundError'],
   CheckGatewayHealthResult: ['GatewayDisabledError', 'NotFoundError'],
   CreateApiTokenResult: ['ValidationError'],

@@ -1,6 +1,6 @@
 // Registry changes. Resolvers translate GraphQL input and hand over to the
 // GatewayService; every expected failure comes back as a typed result.
-import { DuplicateGatewayError, GatewayDisabledError, NameConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { DuplicateGatewayError, FederationLoopError, GatewayDisabledError, NameConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { PeerConnectionError } from '../../federation/peer-errors.js';
 import { builder } from '../builder.js';
 import { TransportEnum } from './enums.js';
@@ -30,6 +30,13 @@ builder.objectType(PeerConnectionError, {
     reason: t.field({ type: PeerFailureReason, resolve: (e) => e.reason }),
     httpStatus: t.int({ nullable: true, resolve: (e) => e.status ?? null }),
   }),
+});
+
+builder.objectType(FederationLoopError, {
+  name: 'FederationLoopError',
+  description: 'The peer already reaches this gateway, directly or through other gateways (its /mcp says so): registering it would make a loop.',
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
 });
 
 const GatewayFields = (required: boolean) =>
@@ -94,14 +101,15 @@ const SetToolEnabledSuccess = builder.objectRef<{ toolId: string }>('SetToolEnab
  * union has it). An id argument that is not a global id of the right type is a
  * NotFoundError (src/graphql/global-id.ts). Syncing a catalog can refuse a
  * peer's entry (ValidationError: a name too long, a NUL character) or find its
- * name taken (NameConflictError), so every mutation that syncs lists both.
+ * name taken (NameConflictError), so every mutation that syncs lists both;
+ * and every mutation that talks to the peer can find it reaches us (FederationLoopError).
  */
 const ERRORS = {
-  RegisterGateway: [ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError],
-  UpdateGateway: [NotFoundError, ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError],
+  RegisterGateway: [ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError, FederationLoopError],
+  UpdateGateway: [NotFoundError, ValidationError, NameConflictError, DuplicateGatewayError, PeerConnectionError, FederationLoopError],
   DeleteGateway: [NotFoundError],
-  SetGatewayEnabled: [NotFoundError, ValidationError, NameConflictError, PeerConnectionError],
-  RefreshGateway: [NotFoundError, GatewayDisabledError, ValidationError, NameConflictError, PeerConnectionError],
+  SetGatewayEnabled: [NotFoundError, ValidationError, NameConflictError, PeerConnectionError, FederationLoopError],
+  RefreshGateway: [NotFoundError, GatewayDisabledError, ValidationError, NameConflictError, PeerConnectionError, FederationLoopError],
   SetToolEnabled: [NotFoundError],
 } as const;
 const result = (name: keyof typeof ERRORS) => ({ types: [...ERRORS[name]], directResult: true as const, union: { name: `${name}Result` } });
