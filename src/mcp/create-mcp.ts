@@ -66,6 +66,7 @@ export function createMcp(config: Config, deps: McpDeps) {
     logger,
     maxSessions: config.MCP_MAX_SESSIONS,
     idleMs: config.MCP_SESSION_IDLE_MS,
+    separator: config.TOOL_NAME_SEPARATOR,
     allowedHosts: config.MCP_ALLOWED_HOSTS,
     allowedOrigins: config.CORS_ORIGINS,
     onStream: deps.onStream,

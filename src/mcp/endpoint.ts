@@ -41,6 +41,8 @@ export interface McpEndpointOptions {
   logger: Logger;
   maxSessions: number;
   idleMs: number;
+  /** TOOL_NAME_SEPARATOR, named in the instructions clients get. */
+  separator: string;
   /** MCP_ALLOWED_HOSTS; unset: see hostAllowed. */
   allowedHosts?: string[];
   /** CORS_ORIGINS: pages of these origins may call /mcp too. */
@@ -194,6 +196,7 @@ export class McpEndpoint {
       pages: this.o.pages,
       forwarder: this.o.forwarder,
       principal,
+      separator: this.o.separator,
       reaches: await this.o.identity.reaches(),
       subscribe: (uri) => this.o.subscriptions().subscribe(session!.id, uri),
       unsubscribe: (uri) => this.o.subscriptions().unsubscribe(session!.id, uri),

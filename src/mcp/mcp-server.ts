@@ -34,9 +34,9 @@ import { FEDERATED_SCHEME } from './resource-uris.js';
 
 export const SERVER_INFO = { name: 'mcp-federation', title: 'MCP federation gateway', version: '0.1.0' };
 
-const INSTRUCTIONS =
+const instructions = (separator: string) =>
   'This server federates the tools, resources and prompts of other MCP servers (its peer gateways). ' +
-  'Tool and prompt names are <gateway>__<original name>. Resource URIs are ' +
+  `Tool and prompt names are <gateway>${separator}<original name>. Resource URIs are ` +
   `${FEDERATED_SCHEME}://<gateway>/<the peer's own URI>. ` +
   'Calls are forwarded to the peer that owns the entry; lists change as peers come and go (listen for list_changed).';
 
@@ -44,6 +44,8 @@ export interface SessionServerOptions {
   pages: CatalogPages;
   forwarder: Forwarder;
   principal: Principal;
+  /** TOOL_NAME_SEPARATOR, for the instructions. */
+  separator: string;
   /** This deployment's federation id and every id it reaches (federation-identity.ts). */
   reaches: string[];
   /** resources/subscribe and unsubscribe of this session (exposed URIs). */
@@ -80,7 +82,7 @@ export function createSessionServer(o: SessionServerOptions): Server {
       completions: {},
       experimental: { [FEDERATION_CAPABILITY]: { reaches: o.reaches } },
     },
-    instructions: INSTRUCTIONS,
+    instructions: instructions(o.separator),
   });
   const as = <T>(work: () => Promise<T>) => runAs(o.principal, work);
   /**

@@ -165,6 +165,19 @@ describe('/mcp forwarding (page size 2)', () => {
     await peers.closeAll();
   });
 
+  test('initialize says what this server is: its name, the federation capability and instructions naming the name rules', () => {
+    expect(client.getServerVersion()).toMatchObject({ name: 'mcp-federation' });
+    expect(client.getServerCapabilities()).toMatchObject({
+      tools: { listChanged: true },
+      resources: { listChanged: true, subscribe: true },
+      prompts: { listChanged: true },
+      completions: {},
+      experimental: { 'io.github.mcp-federation': { reaches: [expect.stringMatching(/^[0-9a-f-]{36}$/)] } },
+    });
+    expect(client.getInstructions()).toContain('<gateway>__<original name>');
+    expect(client.getInstructions()).toContain('mcp-federation://<gateway>/');
+  });
+
   describe('lists', () => {
     const toolNames = (...gateways: Registered[]) => gateways.flatMap((g) => RICH_TOOLS.map((tool) => `${g.slug}__${tool}`)).sort();
 
