@@ -52,6 +52,17 @@ export function snapshotColumns(snapshot: PeerSnapshot, now: Date) {
   };
 }
 
+/** The gateway columns storedTarget needs (and a pooled session's key, authFingerprint). */
+export const TARGET_COLUMNS = {
+  id: true,
+  url: true,
+  transport: true,
+  authType: true,
+  authPublic: true,
+  authSecret: true,
+  authFingerprint: true,
+} as const;
+
 /** How to reach a stored gateway, with its credentials opened. */
 export function storedTarget(gateway: Parameters<typeof openAuth>[0] & { id: string; url: string; transport: Transport }, box: SecretBox): PeerTarget {
   return { gatewayId: gateway.id, url: gateway.url, transport: gateway.transport, auth: openAuth(gateway, box) };

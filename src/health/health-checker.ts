@@ -10,7 +10,7 @@ import type { GatewayService, RefreshOptions } from '../federation/gateway-servi
 import type { FetchLike } from '../federation/http-agent.js';
 import { classifyError } from '../federation/peer-errors.js';
 import type { PeerAccess } from '../federation/peer-probe.js';
-import { storedTarget } from '../federation/peer-snapshot.js';
+import { storedTarget, TARGET_COLUMNS } from '../federation/peer-snapshot.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -55,14 +55,8 @@ export interface HealthCheckerOptions {
 }
 
 const GATEWAY_COLUMNS = {
-  id: true,
+  ...TARGET_COLUMNS,
   name: true,
-  url: true,
-  transport: true,
-  authType: true,
-  authPublic: true,
-  authSecret: true,
-  authFingerprint: true,
   reachable: true,
   consecutiveFailures: true,
   catalogSyncedAt: true,

@@ -21,6 +21,7 @@ import {
   type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import { TARGET_COLUMNS } from '../federation/peer-snapshot.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { currentActor } from '../security/actor.js';
@@ -48,19 +49,7 @@ export interface ForwarderOptions {
   maxHops: number;
 }
 
-const GATEWAY_COLUMNS = {
-  id: true,
-  name: true,
-  slug: true,
-  url: true,
-  transport: true,
-  authType: true,
-  authPublic: true,
-  authSecret: true,
-  authFingerprint: true,
-  enabled: true,
-  reachable: true,
-} as const;
+const GATEWAY_COLUMNS = { ...TARGET_COLUMNS, name: true, slug: true, enabled: true, reachable: true } as const;
 
 /** The peer's own message, without the "MCP error <code>: " the SDK's McpError puts before it. */
 const peerMessage = (error: McpError) => error.message.replace(/^MCP error -?\d+: /, '');

@@ -7,6 +7,7 @@ import { createHttpAgent } from '../../src/federation/http-agent.js';
 import { connectPeer, fetchCatalog, listCatalog, probePeer, type ConnectOptions } from '../../src/federation/peer-client.js';
 import { classifyError, parseRetryAfter, PeerConnectionError, withoutSecrets } from '../../src/federation/peer-errors.js';
 import { peerPool, refusedUrl, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { peerFailure } from '../helpers/peer-failure.js';
 
 const agent = createHttpAgent({ connectTimeoutMs: 2_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000 });
 afterAll(() => agent.close());
@@ -18,16 +19,6 @@ const peer = (options: PeerOptions = {}): Promise<TestPeer> => pool.start(option
 const base = (url: string, extra: Partial<ConnectOptions> = {}): ConnectOptions => ({ url, fetch: agent.fetch, timeoutMs: 2_000, ...extra });
 const quickRetry = { totalTimeoutMs: 5_000, retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };
 
-/** The rejection of a promise that must fail. */
-async function failure(promise: Promise<unknown>): Promise<PeerConnectionError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PeerConnectionError);
-    return error as PeerConnectionError;
-  }
-  throw new Error('expected a failure');
-}
 
 
 describe('transports', () => {
@@ -66,13 +57,13 @@ describe('transports', () => {
 
   it('forced STREAMABLE_HTTP does not fall back', async () => {
     const p = await peer({ transport: 'sse' });
-    const error = await failure(connectPeer(base(p.url, { transport: 'STREAMABLE_HTTP' })));
+    const error = await peerFailure(connectPeer(base(p.url, { transport: 'STREAMABLE_HTTP' })));
     expect(error).toMatchObject({ reason: 'HTTP_STATUS', status: 405, retryable: false });
   });
 
   it('AUTO does not fall back on failures other than 400/404/405', async () => {
     const p = await peer({ failFirst: { status: 500, times: 10 } });
-    const error = await failure(connectPeer(base(p.url)));
+    const error = await peerFailure(connectPeer(base(p.url)));
     expect(error).toMatchObject({ reason: 'HTTP_STATUS', status: 500 });
     expect(p.requests.http).toBe(1);
   });
@@ -166,7 +157,7 @@ describe('failures', () => {
     it(`a peer that hangs gives TIMEOUT within the bound (${transport})`, async () => {
       const p = await peer({ transport, hang: true });
       const started = performance.now();
-      const error = await failure(
+      const error = await peerFailure(
         probePeer({ ...base(p.url, { timeoutMs: 300 }), retry: { totalTimeoutMs: 1_000, retries: 10, minTimeoutMs: 10 } }),
       );
       expect(error.reason).toBe('TIMEOUT');
@@ -177,22 +168,22 @@ describe('failures', () => {
 
   it('a peer that hangs on tools/list gives TIMEOUT', async () => {
     const p = await peer({ tools: 3, hang: 'tools/list' });
-    const error = await failure(listCatalog(base(p.url, { timeoutMs: 300 })));
+    const error = await peerFailure(listCatalog(base(p.url, { timeoutMs: 300 })));
     expect(error).toMatchObject({ reason: 'TIMEOUT', retryable: true });
   });
 
   it('a refused port gives REFUSED, retryable', async () => {
-    const error = await failure(connectPeer(base(await refusedUrl())));
+    const error = await peerFailure(connectPeer(base(await refusedUrl())));
     expect(error).toMatchObject({ reason: 'REFUSED', retryable: true });
   });
 
   it('a refused port over SSE gives REFUSED', async () => {
-    const error = await failure(connectPeer(base(await refusedUrl(), { transport: 'SSE' })));
+    const error = await peerFailure(connectPeer(base(await refusedUrl(), { transport: 'SSE' })));
     expect(error).toMatchObject({ reason: 'REFUSED', retryable: true });
   });
 
   it('a name that does not resolve gives DNS', async () => {
-    const error = await failure(connectPeer(base('http://peer.invalid/mcp')));
+    const error = await peerFailure(connectPeer(base('http://peer.invalid/mcp')));
     expect(error.reason).toBe('DNS');
   });
 
@@ -200,14 +191,14 @@ describe('failures', () => {
     for (const garbage of ['json', 'schema'] as const) {
       it(`garbage answers (${garbage}, ${transport}) give PROTOCOL, fast`, async () => {
         const p = await peer({ transport, tools: 3, garbage });
-        const error = await failure(listCatalog(base(p.url, { timeoutMs: 10_000 })));
+        const error = await peerFailure(listCatalog(base(p.url, { timeoutMs: 10_000 })));
         expect(error).toMatchObject({ reason: 'PROTOCOL', retryable: false });
       });
     }
 
     it(`a peer that dies in the middle of listing gives an error (${transport})`, async () => {
       const p = await peer({ transport, tools: 1200, pageSize: 100, dieAfterPages: 3 });
-      const error = await failure(listCatalog(base(p.url)));
+      const error = await peerFailure(listCatalog(base(p.url)));
       expect(['REFUSED', 'PROTOCOL']).toContain(error.reason);
       expect(p.requests.methods['tools/list']).toBe(4);
     });
@@ -236,7 +227,7 @@ describe('retries', () => {
   it('a 401 is not retried', async () => {
     const p = await peer({ tools: 1, auth: { type: 'bearer', token: 'right-token' } });
     const { failed, onFailedAttempt } = attempts();
-    const error = await failure(probePeer({ ...base(p.url), retry: { ...quickRetry, onFailedAttempt } }));
+    const error = await peerFailure(probePeer({ ...base(p.url), retry: { ...quickRetry, onFailedAttempt } }));
     expect(error).toMatchObject({ reason: 'AUTH_REJECTED', status: 401 });
     expect(failed).toHaveLength(1);
     expect(p.requests.http).toBe(1);
@@ -244,14 +235,14 @@ describe('retries', () => {
 
   it('a 404 is not retried', async () => {
     const p = await peer({ failFirst: { status: 404, times: 100 } });
-    const error = await failure(probePeer({ ...base(p.url, { transport: 'STREAMABLE_HTTP' }), retry: quickRetry }));
+    const error = await peerFailure(probePeer({ ...base(p.url, { transport: 'STREAMABLE_HTTP' }), retry: quickRetry }));
     expect(error).toMatchObject({ reason: 'HTTP_STATUS', status: 404, retryable: false });
     expect(p.requests.http).toBe(1);
   });
 
   it('a protocol error is not retried', async () => {
     const p = await peer({ tools: 2, garbage: 'schema' });
-    const error = await failure(probePeer({ ...base(p.url), retry: quickRetry }));
+    const error = await peerFailure(probePeer({ ...base(p.url), retry: quickRetry }));
     expect(error.reason).toBe('PROTOCOL');
     expect(p.requests.methods.initialize).toBe(1);
   });
@@ -270,7 +261,7 @@ describe('retries', () => {
   it('gives up at once when Retry-After is beyond the total bound', async () => {
     const p = await peer({ failFirst: { status: 429, times: 10, headers: { 'retry-after': '60' } } });
     const started = performance.now();
-    const error = await failure(probePeer({ ...base(p.url), retry: quickRetry }));
+    const error = await peerFailure(probePeer({ ...base(p.url), retry: quickRetry }));
     expect(error).toMatchObject({ reason: 'HTTP_STATUS', status: 429, retryAfterMs: 60_000 });
     expect(p.requests.http).toBe(1);
     expect(performance.now() - started).toBeLessThan(quickRetry.totalTimeoutMs);
@@ -279,7 +270,7 @@ describe('retries', () => {
   it('stops at the total bound and reports the last real failure', async () => {
     const url = await refusedUrl();
     const { failed, onFailedAttempt } = attempts();
-    const error = await failure(
+    const error = await peerFailure(
       probePeer({ ...base(url), retry: { totalTimeoutMs: 1_000, retries: 1_000, minTimeoutMs: 20, maxTimeoutMs: 50, onFailedAttempt } }),
     );
     expect(error.reason).toBe('REFUSED');

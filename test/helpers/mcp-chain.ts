@@ -5,8 +5,7 @@
 // the chain built on the SDK's McpServer. Everything here is reached the way
 // an operator and a client reach it: GraphQL, /mcp, the process's logs.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -16,6 +15,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { createPostgresDatabase } from './db.js';
 import { startMain, type MainProcess } from './process.js';
+import { listenLocal } from './peers.js';
 import { PEER_ENV } from './registry.js';
 
 /** Starting main.ts loads Prisma and Pothos: seconds each, more for several at once on two cores. */
@@ -155,13 +155,7 @@ export async function startEndServer(): Promise<EndServer> {
     await transport.handleRequest(req, res);
   };
 
-  const http = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500).end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
+  const { http, port } = await listenLocal(handle);
 
   let closing: Promise<void> | undefined;
   return {

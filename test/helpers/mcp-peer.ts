@@ -6,8 +6,7 @@
 // and prompts with completable arguments. It records what reached it, as it
 // arrived on the wire, so that tests can assert on exactly what was forwarded.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -19,7 +18,7 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { closeServer } from './peers.js';
+import { closeServer, listenLocal, startedTogether } from './peers.js';
 
 /** The tools every rich peer serves (original names). */
 export const RICH_TOOLS = ['die', 'echo', 'fail', 'garbage', 'hang', 'misshapen', 'progress', 'raise', 'wait_cancel'] as const;
@@ -273,13 +272,7 @@ export async function startRichPeer(options: RichPeerOptions = {}): Promise<Rich
     await session.transport.handleRequest(req, res, body);
   };
 
-  const http = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500).end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
+  const { http, port } = await listenLocal(handle);
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -330,14 +323,4 @@ async function readJson(req: IncomingMessage): Promise<any> {
 }
 
 /** Rich peers a suite starts as it goes, closed together in its afterAll. */
-export function richPeers() {
-  const started: RichPeer[] = [];
-  return {
-    async start(options: RichPeerOptions = {}): Promise<RichPeer> {
-      const peer = await startRichPeer(options);
-      started.push(peer);
-      return peer;
-    },
-    closeAll: () => Promise.all(started.splice(0).map((peer) => peer.close())),
-  };
-}
+export const richPeers = () => startedTogether<RichPeerOptions, RichPeer>(startRichPeer, {});

@@ -490,15 +490,29 @@ export async function startTokenServer(options: {
   };
 }
 
-/** Peers a suite starts as it goes, closed together in its afterAll. */
-export function peerPool() {
-  const started: TestPeer[] = [];
+/** An HTTP server on a free port of 127.0.0.1 whose handler's failures answer 500 (with their text). */
+export async function listenLocal(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ http: HttpServer; port: number }> {
+  const http = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(error));
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { http, port: (http.address() as AddressInfo).port };
+}
+
+/** Servers a suite starts as it goes (with `start`), closed together in its afterAll. */
+export function startedTogether<O, P extends { close(): Promise<void> }>(start: (options: O) => Promise<P>, defaults: O) {
+  const started: P[] = [];
   return {
-    async start(options: PeerOptions = {}): Promise<TestPeer> {
-      const peer = await startPeer(options);
+    async start(options: O = defaults): Promise<P> {
+      const peer = await start(options);
       started.push(peer);
       return peer;
     },
     closeAll: () => Promise.all(started.splice(0).map((p) => p.close())),
   };
 }
+
+/** Peers a suite starts as it goes, closed together in its afterAll. */
+export const peerPool = () => startedTogether<PeerOptions, TestPeer>(startPeer, {});

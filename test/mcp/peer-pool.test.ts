@@ -11,6 +11,7 @@ import { PeerPool, type PeerPoolOptions, type PooledGateway } from '../../src/mc
 import { SecretBox } from '../../src/security/secret-box.js';
 import { until } from '../helpers/health.js';
 import { peerPool, refusedUrl, type PeerOptions, type TestPeer } from '../helpers/peers.js';
+import { peerFailure } from '../helpers/peer-failure.js';
 
 const agent = createHttpAgent({ connectTimeoutMs: 2_000, headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000 });
 const peers = createPeerAccess({ fetch: agent.fetch, timeoutMs: 2_000, retry: { totalTimeoutMs: 5_000, retries: 0 } });
@@ -61,15 +62,6 @@ const add = async (pool: PeerPool, gw: PooledGateway, n: number) => {
   return (result.content[0] as { text: string }).text;
 };
 
-async function failure(promise: Promise<unknown>): Promise<PeerConnectionError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PeerConnectionError);
-    return error as PeerConnectionError;
-  }
-  throw new Error('expected a failure');
-}
 
 const port = (peer: TestPeer) => Number(new URL(peer.url).port);
 
@@ -153,7 +145,7 @@ describe('sessions the peer lost', () => {
     const tool = counting();
     const p = await tool.start();
     const pool = newPool();
-    const error = await failure(
+    const error = await peerFailure(
       pool.use(gateway(p.url), async (session) => {
         await callTool(session, 1);
         await p.expireSessions();
@@ -174,7 +166,7 @@ describe('failures that are not retried', () => {
     const tool = counting();
     const p = await tool.start();
     const pool = newPool();
-    const error = await failure(add(pool, gateway(p.url), -1));
+    const error = await peerFailure(add(pool, gateway(p.url), -1));
     expect(error.reason).toBe('PROTOCOL');
     expect(error.message).toContain('n must not be negative');
     expect(p.requests.methods['tools/call']).toBe(1);
@@ -186,7 +178,7 @@ describe('failures that are not retried', () => {
     let fail = true;
     const p = await counting().start({ echo: { method: 'tools/call', as: 'body', text: () => (fail ? 'boom' : undefined) } });
     const pool = newPool();
-    const error = await failure(add(pool, gateway(p.url), 1));
+    const error = await peerFailure(add(pool, gateway(p.url), 1));
     expect(error).toMatchObject({ reason: 'HTTP_STATUS', status: 500 });
     expect(p.requests.methods['tools/call']).toBe(1);
     fail = false;
@@ -197,14 +189,14 @@ describe('failures that are not retried', () => {
   it('a call the peer never answers times out once', async () => {
     const p = await counting().start({ hang: 'tools/call' });
     const pool = newPool({ timeoutMs: 300 });
-    const error = await failure(add(pool, gateway(p.url), 1));
+    const error = await peerFailure(add(pool, gateway(p.url), 1));
     expect(error.reason).toBe('TIMEOUT');
     expect(p.requests.methods['tools/call']).toBe(1);
   });
 
   it('an unreachable peer is REFUSED and nothing is pooled', async () => {
     const pool = newPool();
-    const error = await failure(add(pool, gateway(await refusedUrl(), { transport: 'AUTO' }), 1));
+    const error = await peerFailure(add(pool, gateway(await refusedUrl(), { transport: 'AUTO' }), 1));
     expect(error.reason).toBe('REFUSED');
     expect(pool.size).toBe(0);
   });
@@ -217,7 +209,7 @@ describe('failures that are not retried', () => {
     });
     const pool = newPool();
     const gw = gateway(p.url, { authType: 'BEARER', authPublic: {}, authSecret: box.seal(JSON.stringify({ token })) });
-    const error = await failure(add(pool, gw, 1));
+    const error = await peerFailure(add(pool, gw, 1));
     expect(error.message).toContain('[redacted]');
     expect(error.message).not.toContain(token);
   });
@@ -291,7 +283,7 @@ describe('closing sessions', () => {
     await pool.close();
     expect(pool.size).toBe(0);
     expect(ps.map((p) => p.openSessions())).toEqual([0, 0]);
-    const error = await failure(add(pool, gateway(ps[0]!.url), 1));
+    const error = await peerFailure(add(pool, gateway(ps[0]!.url), 1));
     expect(error).toMatchObject({ reason: 'REFUSED', retryable: false });
   });
 });
