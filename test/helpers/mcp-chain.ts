@@ -22,19 +22,6 @@ import { PEER_ENV } from './registry.js';
 export const START_TIMEOUT = 60_000;
 
 /** The experimental capability and _meta key of src/mcp/federation-identity.ts, spelled out: the wire format is what is under test. */
-export const FEDERATION_CAPABILITY = 'io.github.mcp-federation';
-export const HOPS_META = `${FEDERATION_CAPABILITY}/hops`;
-
-/** Waits for a condition, never for the clock: polls `probe` until it is truthy, failing after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (performance.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 // ---- C: a plain MCP server at the end of the chain ---------------------------
 

@@ -18,7 +18,7 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { closeServer, listenLocal, startedTogether } from './peers.js';
+import { closeServer, listenLocal, readJson, startedTogether } from './peers.js';
 
 /** The tools every rich peer serves (original names). */
 export const RICH_TOOLS = ['die', 'echo', 'fail', 'garbage', 'hang', 'misshapen', 'progress', 'raise', 'wait_cancel'] as const;
@@ -311,16 +311,6 @@ export async function startRichPeer(options: RichPeerOptions = {}): Promise<Rich
   };
 }
 
-async function readJson(req: IncomingMessage): Promise<any> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 /** Rich peers a suite starts as it goes, closed together in its afterAll. */
 export const richPeers = () => startedTogether<RichPeerOptions, RichPeer>(startRichPeer, {});

@@ -373,7 +373,8 @@ async function authorized(req: IncomingMessage, expected: ExpectedAuth): Promise
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** A request's body as JSON, or as text when it is not JSON. */
+export async function readJson(req: IncomingMessage): Promise<any> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');

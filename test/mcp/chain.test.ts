@@ -13,7 +13,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, LATEST_PROTOCOL_VERSION, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ChainGateway, echoResult, END_TOOLS, FEDERATION_CAPABILITY, HOPS_META, startEndServer, startGateways, until, type EndServer } from '../helpers/mcp-chain.js';
+import { FEDERATION_CAPABILITY, HOPS_META } from '../../src/mcp/federation-identity.js';
+import { until } from '../helpers/deployment.js';
+import { ChainGateway, echoResult, END_TOOLS, startEndServer, startGateways, type EndServer } from '../helpers/mcp-chain.js';
 import { killAllMain } from '../helpers/process.js';
 import { requireServices } from '../helpers/services.js';
 
