@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   app.logger.info({ url }, 'listening');
   console.log(`MCP federation control plane listening on ${url}`);
   if (graphiqlEnabled(config)) console.log(`GraphiQL: ${url}/graphql (open it in a browser)`);
+  console.log(`MCP endpoint: ${url}/mcp (an API token with the invoke scope)`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -137,9 +137,10 @@ describe('src/main.ts lifecycle', () => {
     first = startMain({ DATA_DIR: dataDir, PORT: '0', SHUTDOWN_TIMEOUT_MS: '30000' });
     url = await first.listening(START_TIMEOUT);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    // The last line main prints once it is up.
     const graphiqlUrl = (await first.waitForStdout(/^GraphiQL: (\S+)/m))[1];
     expect(graphiqlUrl).toBe(`${url}/graphql`);
+    // The last line main prints once it is up.
+    expect((await first.waitForStdout(/^MCP endpoint: (\S+)/m))[1]).toBe(`${url}/mcp`);
 
     const stdout = first.stdout();
     const tokens = [...stdout.matchAll(new RegExp(TOKEN_LINE, 'gm'))].map((m) => m[1]!);
