@@ -17,6 +17,8 @@ import { createMcp } from './mcp/create-mcp.js';
 import type { McpEndpoint } from './mcp/endpoint.js';
 import { FederationIdentity } from './mcp/federation-identity.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './observability/metrics.js';
+import { metricsHandler } from './observability/metrics-endpoint.js';
 import { ApiTokenService } from './security/api-tokens.js';
 import { OpenSessions } from './security/open-sessions.js';
 import { SecretBox } from './security/secret-box.js';
@@ -38,6 +40,8 @@ export interface App {
   /** The /mcp endpoint (its open sessions). */
   mcp: McpEndpoint;
   yoga: GraphQLServer;
+  /** This app's Prometheus registry, served at /metrics. */
+  metrics: Metrics;
   server: Server;
   /** Listens on HOST:PORT and resolves with the base URL; then creates and announces the bootstrap token if one is due. */
   listen(): Promise<string>;
@@ -63,12 +67,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await refreshFingerprints(db.prisma, box, logger);
 
     const tokens = new ApiTokenService(db.prisma, config.ADMIN_TOKEN, logger);
+    const metrics = new Metrics(logger);
     const events = config.REDIS_URL
       ? EventBus.overRedis(config.REDIS_URL, config.REDIS_CHANNEL_PREFIX, logger, config.SUBSCRIPTION_BUFFER)
       : EventBus.inProcess(logger, config.SUBSCRIPTION_BUFFER);
+    events.onBroadcast((message) => metrics.eventsPublished.inc({ type: message.type }));
     const identity = await FederationIdentity.load(db.prisma);
     const federation = createGatewayService(config, db.prisma, events, box, logger, identity);
-    const health = createHealthChecker(config, { db, events, gateways: federation.gateways, peers: federation.peers, box, logger });
+    const health = createHealthChecker(config, {
+      db,
+      events,
+      gateways: federation.gateways,
+      peers: federation.peers,
+      box,
+      logger,
+      onSweep: (sweep) => {
+        metrics.healthChecks.inc({ outcome: 'ok' }, sweep.checked - sweep.failed);
+        metrics.healthChecks.inc({ outcome: 'failed' }, sweep.failed);
+      },
+    });
     const tracker = new RequestTracker();
     const sessions = new OpenSessions(db.prisma, logger);
     tokens.onRevoked((tokenId) => sessions.revoked(tokenId));
@@ -82,6 +99,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       identity,
       logger,
       onStream: (res) => tracker.markStream(res),
+      onForwardedCall: ({ method, gatewayId, outcome, durationMs }) => {
+        metrics.forwardedCalls.inc({ method, gateway_id: gatewayId, outcome });
+        metrics.forwardedDuration.observe({ method, gateway_id: gatewayId }, durationMs / 1000);
+      },
     });
     const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker, forwarder: mcp.forwarder };
     const yoga = createGraphQLServer(config, logger, services, {
@@ -89,8 +110,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         tracker.markStream(res);
         res.once('close', sessions.add(principal.tokenId, () => res.end()));
       },
+      metrics,
     });
-    const route = createRouter(config, db, yoga, events, (req, res) => mcp.endpoint.handle(req, res));
+    metrics.observe({
+      prisma: db.prisma,
+      subscribers: () => events.subscribers,
+      mcpSessions: () => mcp.endpoint.size,
+      leadership: async () => {
+        const status = await health.checker.status();
+        return { leading: status.leading, term: status.leader?.term ?? null };
+      },
+    });
+    const route = createRouter(
+      config,
+      db,
+      yoga,
+      events,
+      (req, res) => mcp.endpoint.handle(req, res),
+      metricsHandler(metrics, tokens, config.METRICS_TOKEN, logger),
+    );
     const server = createServer((req, res) => {
       tracker.track(res);
       Promise.resolve(route(req, res)).catch((error: unknown) => {
@@ -130,6 +168,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       services,
       mcp: mcp.endpoint,
       yoga,
+      metrics,
       server,
       async listen() {
         const url = await listen(server, config.HOST, config.PORT);

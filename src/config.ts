@@ -47,6 +47,11 @@ export const configSchema = z.object({
     .min(32, 'expected at least 32 characters')
     .optional()
     .describe('A token accepted with every scope. Unset and no token stored: the first start creates one and prints it once.'),
+  METRICS_TOKEN: z
+    .string()
+    .min(32, 'expected at least 32 characters')
+    .optional()
+    .describe('A bearer token accepted at /metrics only (for a Prometheus scraper). Unset: /metrics takes an API token with the read scope only.'),
   SECRET_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, 'expected 32 bytes as base64 or hex')

@@ -52,6 +52,8 @@ const READY: EventBusReadiness = { ready: true };
 export const DEFAULT_SUBSCRIPTION_BUFFER = 1_000;
 
 export class EventBus {
+  private readonly broadcastListeners: ((message: GatewayEventMessage) => void)[] = [];
+
   private constructor(
     private readonly fanout: Fanout<GatewayEventMessage>,
     private readonly redis: RedisTransport | undefined,
@@ -116,6 +118,17 @@ export class EventBus {
   broadcast(message: GatewayEventMessage): void {
     if (this.redis) this.redis.publish(message);
     else this.fanout.deliver(message);
+    for (const listener of this.broadcastListeners) listener(message);
+  }
+
+  /** Told of each event this worker broadcasts (metrics); a listener must not throw. */
+  onBroadcast(listener: (message: GatewayEventMessage) => void): void {
+    this.broadcastListeners.push(listener);
+  }
+
+  /** Feeds of this process listening now (gatewayEvents subscriptions and internal followers). */
+  get subscribers(): number {
+    return this.fanout.size;
   }
 
   /** An event on its own: recorded in a transaction of its own, then broadcast. */

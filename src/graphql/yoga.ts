@@ -7,6 +7,8 @@ import { GraphQLError } from 'graphql';
 import { createYoga, type CORSOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { graphiqlEnabled, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { useOperationMetrics } from '../observability/graphql-metrics.js';
 import { runAs } from '../security/actor.js';
 import type { Principal } from '../security/scopes.js';
 import type { GraphQLContext, Services } from './context.js';
@@ -37,6 +39,8 @@ export interface GraphQLServerOptions {
    * multipart): such a response never ends by itself, so shutdown must end it.
    */
   onHttpSubscription?: (res: ServerResponse, principal: Principal) => void;
+  /** Counts and times operations (GET /metrics). */
+  metrics?: Metrics;
 }
 
 export function createGraphQLServer(
@@ -93,6 +97,7 @@ export function createGraphQLServer(
       useHiddenVariableValues(),
       useHiddenRequestBody(),
       useActor(),
+      ...(options.metrics ? [useOperationMetrics(options.metrics)] : []),
     ],
   });
 }

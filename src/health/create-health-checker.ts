@@ -13,7 +13,7 @@ import type { PeerAccess } from '../federation/peer-probe.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { fileLock } from './file-lock.js';
-import { HealthChecker } from './health-checker.js';
+import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
 import type { ElectionMode, LeaderLock } from './leader-lock.js';
 import { LeaderElection } from './leader-election.js';
 import { HEALTH_CHECKER_ROLE, isStaleTerm } from './leadership-store.js';
@@ -28,6 +28,8 @@ export interface HealthDeps {
   peers: PeerAccess;
   box: SecretBox;
   logger: Logger;
+  /** Told of each finished sweep of this worker (metrics). */
+  onSweep?: HealthCheckerOptions['onSweep'];
 }
 
 /** Unset LEADER_ELECTION follows what the deployment has: Redis, else PostgreSQL, else PGlite alone. */
@@ -73,6 +75,7 @@ export function createHealthChecker(config: Config, deps: HealthDeps): { checker
     box: deps.box,
     logger: deps.logger.child({ component: 'health', instanceId }),
     instanceId,
+    onSweep: deps.onSweep,
     settings: {
       intervalMs: config.HEALTH_CHECK_INTERVAL_MS,
       concurrency: config.HEALTH_CHECK_CONCURRENCY,

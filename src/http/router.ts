@@ -6,6 +6,7 @@ import type { EventBus } from '../events/event-bus.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from '../graphql/graphiql.js';
 import { GRAPHQL_PATH, type GraphQLServer } from '../graphql/yoga.js';
 import { MCP_PATH } from '../mcp/endpoint.js';
+import { METRICS_PATH } from '../observability/metrics-endpoint.js';
 import type { Handler } from './request-tracker.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -35,8 +36,16 @@ function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: numbe
 /**
  * `events`: the event bus whose readiness /readyz also reports (over Redis, a
  * worker that cannot publish is serving, but not ready). `mcp`: the /mcp endpoint.
+ * `metrics`: GET /metrics (it authenticates by itself).
  */
-export function createRouter(config: Config, db: Database, yoga: GraphQLServer, events?: Pick<EventBus, 'readiness'>, mcp?: Handler): Handler {
+export function createRouter(
+  config: Config,
+  db: Database,
+  yoga: GraphQLServer,
+  events?: Pick<EventBus, 'readiness'>,
+  mcp?: Handler,
+  metrics?: Handler,
+): Handler {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -55,6 +64,7 @@ export function createRouter(config: Config, db: Database, yoga: GraphQLServer, 
       if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;
       return mcp(req, res);
     }
+    if (path === METRICS_PATH && metrics) return metrics(req, res);
     if (path.startsWith(GRAPHIQL_ASSET_PREFIX)) {
       const asset = await graphiqlAsset(path);
       if (asset) {

@@ -14,7 +14,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import { CatalogPages } from './catalog-pages.js';
 import { McpEndpoint, type McpEndpointOptions } from './endpoint.js';
 import type { FederationIdentity } from './federation-identity.js';
-import { Forwarder } from './forwarder.js';
+import { Forwarder, type ForwarderOptions } from './forwarder.js';
 import { PeerPool } from './peer-pool.js';
 import { ResourceSubscriptions } from './resource-subscriptions.js';
 
@@ -28,6 +28,8 @@ export interface McpDeps {
   identity: FederationIdentity;
   logger: Logger;
   onStream?: McpEndpointOptions['onStream'];
+  /** Told of each call forwarded to a peer (metrics). */
+  onForwardedCall?: ForwarderOptions['onCall'];
 }
 
 /** Events after which a pooled session may speak to the wrong peer, or to one no longer in use. */
@@ -54,7 +56,14 @@ export function createMcp(config: Config, deps: McpDeps) {
     fetch: http.fetch,
     onNotification: (gatewayId, notification) => subscriptions?.fromPeer(gatewayId, notification),
   });
-  const forwarder = new Forwarder({ prisma: deps.prisma, pool, logger, timeoutMs: config.TOOL_CALL_TIMEOUT_MS, maxHops: config.MCP_MAX_HOPS });
+  const forwarder = new Forwarder({
+    prisma: deps.prisma,
+    pool,
+    logger,
+    timeoutMs: config.TOOL_CALL_TIMEOUT_MS,
+    maxHops: config.MCP_MAX_HOPS,
+    onCall: deps.onForwardedCall,
+  });
   const endpoint = new McpEndpoint({
     tokens: deps.tokens,
     openSessions: deps.openSessions,

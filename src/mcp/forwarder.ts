@@ -41,12 +41,23 @@ export interface CallContext {
   hops?: number;
 }
 
+/** One forwarded call as it ended: what 'forwarded a call' logs, minus the entry and the caller. */
+export interface ForwardedCall {
+  method: string;
+  gatewayId: string;
+  /** `ok`, `peer error`, `tool error`, `cancelled` or `failed`. */
+  outcome: string;
+  durationMs: number;
+}
+
 export interface ForwarderOptions {
   prisma: PrismaClient;
   pool: PeerPool;
   logger: Logger;
   timeoutMs: number;
   maxHops: number;
+  /** Told of each call forwarded to a peer (metrics); must not throw. */
+  onCall?: (call: ForwardedCall) => void;
 }
 
 const GATEWAY_COLUMNS = { ...TARGET_COLUMNS, name: true, slug: true, enabled: true, reachable: true } as const;
@@ -209,10 +220,12 @@ export class Forwarder {
       if (ctx.signal?.aborted || failure.kind === 'PEER_TIMEOUT') void this.o.pool.evict(gateway.id);
       throw failure;
     } finally {
+      const durationMs = performance.now() - started;
       this.o.logger.info(
-        { method, entry, gatewayId: gateway.id, durationMs: Math.round(performance.now() - started), outcome, caller: currentActor().name },
+        { method, entry, gatewayId: gateway.id, durationMs: Math.round(durationMs), outcome, caller: currentActor().name },
         'forwarded a call',
       );
+      this.o.onCall?.({ method, gatewayId: gateway.id, outcome, durationMs });
     }
   }
 

@@ -1,0 +1,181 @@
+// Prometheus metrics of one app. Each app has a Registry of its own, never
+// prom-client's global one: tests run several apps in one process, and each
+// must count only what it did. Counters and histograms are updated where the
+// work happens (through callbacks, so that the services know nothing of
+// Prometheus); the gauges that describe state (catalog, gateways, leader,
+// sessions) are read when /metrics is scraped, never maintained per write.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+
+export const METRICS_PREFIX = 'mcp_federation_';
+
+/** Most distinct GraphQL operation names given a series of their own; later ones count as `other`. */
+export const MAX_OPERATION_NAMES = 100;
+
+const GRAPHQL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// A forwarded call is bounded by TOOL_CALL_TIMEOUT_MS (60 s by default).
+const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** What the scrape-time gauges read: each is cheap (one SQL statement in all, and in-memory state). */
+export interface MetricSources {
+  prisma: PrismaClient;
+  /** Feeds of the event fan-out of this process. */
+  subscribers: () => number;
+  /** Open /mcp client sessions of this worker. */
+  mcpSessions: () => number;
+  /** Whether this worker leads, and the current leadership term (null: nobody holds a live lease). */
+  leadership: () => Promise<{ leading: boolean; term: bigint | null }>;
+}
+
+interface StateRow {
+  tools: number;
+  resources: number;
+  resource_templates: number;
+  prompts: number;
+  active: number;
+  disabled: number;
+  unreachable: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly graphqlOperations: Counter<'operation_name' | 'operation_type' | 'outcome'>;
+  readonly graphqlDuration: Histogram<'operation_name' | 'operation_type'>;
+  readonly forwardedCalls: Counter<'method' | 'gateway_id' | 'outcome'>;
+  readonly forwardedDuration: Histogram<'method' | 'gateway_id'>;
+  readonly healthChecks: Counter<'outcome'>;
+  readonly eventsPublished: Counter<'type'>;
+  private readonly catalogEntries: Gauge<'kind'>;
+  private readonly gateways: Gauge<'status'>;
+  private readonly subscribers: Gauge;
+  private readonly mcpSessions: Gauge;
+  private readonly leader: Gauge;
+  private readonly leaderTerm: Gauge;
+  private readonly operationNames = new Set<string>();
+  private sources: MetricSources | undefined;
+
+  constructor(private readonly logger?: Logger) {
+    const registers = [this.registry];
+    const p = METRICS_PREFIX;
+    this.graphqlOperations = new Counter({
+      name: `${p}graphql_operations_total`,
+      help: 'GraphQL operations executed, by operation name (or "anonymous"), type and outcome (ok, or error when the result has errors).',
+      labelNames: ['operation_name', 'operation_type', 'outcome'],
+      registers,
+    });
+    this.graphqlDuration = new Histogram({
+      name: `${p}graphql_operation_duration_seconds`,
+      help: 'Execution time of GraphQL queries and mutations.',
+      labelNames: ['operation_name', 'operation_type'],
+      buckets: GRAPHQL_BUCKETS,
+      registers,
+    });
+    this.forwardedCalls = new Counter({
+      name: `${p}forwarded_calls_total`,
+      help: 'Calls forwarded to a peer through /mcp or GraphQL, by method, gateway and outcome (ok, tool error, peer error, cancelled, failed).',
+      labelNames: ['method', 'gateway_id', 'outcome'],
+      registers,
+    });
+    this.forwardedDuration = new Histogram({
+      name: `${p}forwarded_call_duration_seconds`,
+      help: 'Time from sending a forwarded call to the peer to its end, by method and gateway.',
+      labelNames: ['method', 'gateway_id'],
+      buckets: CALL_BUCKETS,
+      registers,
+    });
+    this.healthChecks = new Counter({
+      name: `${p}health_checks_total`,
+      help: 'Health checks of peers made by the sweeps of this worker, by outcome (ok, failed).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.eventsPublished = new Counter({
+      name: `${p}events_published_total`,
+      help: 'Lifecycle events this worker broadcast after their commit, by type.',
+      labelNames: ['type'],
+      registers,
+    });
+    this.catalogEntries = new Gauge({
+      name: `${p}catalog_entries`,
+      help: 'Catalog entries clients can see (enabled entries of ACTIVE gateways), by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.gateways = new Gauge({ name: `${p}gateways`, help: 'Registered gateways, by status.', labelNames: ['status'], registers });
+    this.subscribers = new Gauge({ name: `${p}event_subscribers`, help: 'Open feeds of the event fan-out of this process.', registers });
+    this.mcpSessions = new Gauge({ name: `${p}mcp_sessions`, help: 'Open /mcp client sessions of this worker.', registers });
+    this.leader = new Gauge({ name: `${p}leader`, help: '1 while this worker leads (runs the health checker), else 0.', registers });
+    this.leaderTerm = new Gauge({ name: `${p}leader_term`, help: 'The current leadership term (0 when nobody holds a live lease).', registers });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the scrape-time gauges are read from (set once the app is wired). */
+  observe(sources: MetricSources): void {
+    this.sources = sources;
+  }
+
+  /** A GraphQL operation name as a label: bounded in number, whatever clients send. */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    this.operationNames.add(name);
+    return name;
+  }
+
+  /** The Prometheus text of everything, the state gauges read now. */
+  async scrape(): Promise<string> {
+    await this.readState();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private async readState(): Promise<void> {
+    const sources = this.sources;
+    if (!sources) return;
+    this.subscribers.set(sources.subscribers());
+    this.mcpSessions.set(sources.mcpSessions());
+    const [state, leadership] = await Promise.allSettled([readCatalogState(sources.prisma), sources.leadership()]);
+    if (state.status === 'fulfilled') {
+      const row = state.value;
+      this.catalogEntries.set({ kind: 'tools' }, row.tools);
+      this.catalogEntries.set({ kind: 'resources' }, row.resources);
+      this.catalogEntries.set({ kind: 'resource_templates' }, row.resource_templates);
+      this.catalogEntries.set({ kind: 'prompts' }, row.prompts);
+      this.gateways.set({ status: 'ACTIVE' }, row.active);
+      this.gateways.set({ status: 'DISABLED' }, row.disabled);
+      this.gateways.set({ status: 'UNREACHABLE' }, row.unreachable);
+    } else {
+      // No value is better than a stale one presented as current.
+      this.catalogEntries.reset();
+      this.gateways.reset();
+      this.logger?.warn({ err: state.reason }, 'metrics: could not read the catalog and gateway counts');
+    }
+    if (leadership.status === 'fulfilled') {
+      this.leader.set(leadership.value.leading ? 1 : 0);
+      this.leaderTerm.set(Number(leadership.value.term ?? 0n));
+    } else {
+      this.leader.reset();
+      this.leaderTerm.reset();
+      this.logger?.warn({ err: leadership.reason }, 'metrics: could not read the leadership');
+    }
+  }
+}
+
+/** Catalog sizes per kind and gateways per status, in one statement (the rules of federationView). */
+async function readCatalogState(prisma: PrismaClient): Promise<StateRow> {
+  const [row] = await prisma.$queryRaw<StateRow[]>`
+    SELECT
+      (SELECT count(*) FROM tool e JOIN gateway g ON g.id = e.gateway_id WHERE e.enabled AND g.enabled AND g.reachable)::int AS tools,
+      (SELECT count(*) FROM resource e JOIN gateway g ON g.id = e.gateway_id WHERE e.enabled AND g.enabled AND g.reachable)::int AS resources,
+      (SELECT count(*) FROM resource_template e JOIN gateway g ON g.id = e.gateway_id WHERE e.enabled AND g.enabled AND g.reachable)::int AS resource_templates,
+      (SELECT count(*) FROM prompt e JOIN gateway g ON g.id = e.gateway_id WHERE e.enabled AND g.enabled AND g.reachable)::int AS prompts,
+      (SELECT count(*) FROM gateway WHERE enabled AND reachable)::int AS active,
+      (SELECT count(*) FROM gateway WHERE NOT enabled)::int AS disabled,
+      (SELECT count(*) FROM gateway WHERE enabled AND NOT reachable)::int AS unreachable`;
+  return row!;
+}
