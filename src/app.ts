@@ -50,7 +50,7 @@ export interface App {
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL, undefined, config.LOG_FORMAT);
   const db =
     options.database ??
     (await openDatabase(databaseTarget(config), {

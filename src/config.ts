@@ -42,6 +42,7 @@ export const configSchema = z.object({
   EVENT_PRUNE_INTERVAL_MS: int(1_000, 86_400_000).default(60_000).describe('How often the leader prunes the event log.'),
   EVENT_PRUNE_BATCH: int(1, 100_000).default(5_000).describe('Most events one pruning transaction deletes; a run deletes batch after batch until nothing is due.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json').describe('`pretty`: one readable line per log entry, for a person at a terminal; `json`: one JSON object per line, for a log pipeline. Secrets are redacted in both.'),
   ADMIN_TOKEN: z
     .string()
     .min(32, 'expected at least 32 characters')
