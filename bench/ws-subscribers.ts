@@ -1,19 +1,24 @@
 // A child process of bench/subscribers.ts: N graphql-ws clients subscribed to
-// gatewayEvents. Each line on stdin is a command: "probe" answers once every
-// client has received an event since; "stop" prints, per event sequence, when
-// each client received it (epoch ms, sub-millisecond), as one JSON line.
+// gatewayEvents, spread round-robin over one or more workers' URLs (given
+// comma-separated). Each line on stdin is a command: "probe" answers once every
+// client has received an event since; "stop" prints, for each URL in the order
+// given, when each of its clients received each event (epoch ms, sub-millisecond,
+// by event sequence), as one JSON line: an array with one object per URL.
 import { createInterface } from 'node:readline';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const [url, token, countText] = process.argv.slice(2);
+const [urlList, token, countText] = process.argv.slice(2);
+const urls = urlList!.split(',');
 const count = Number(countText);
 const now = () => performance.timeOrigin + performance.now();
-const arrivals = new Map<string, number[]>();
+/** Per URL: event sequence → arrival times of that URL's clients. */
+const arrivals = urls.map(() => new Map<string, number[]>());
 let seenSinceProbe = new Set<number>();
 const clients: Client[] = [];
 for (let i = 0; i < count; i++) {
-  const client = createClient({ url: url!, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: false });
+  const worker = i % urls.length;
+  const client = createClient({ url: urls[worker]!, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: false });
   clients.push(client);
   client.subscribe<{ gatewayEvents: { sequence: string } }>(
     { query: 'subscription { gatewayEvents { sequence } }' },
@@ -22,8 +27,9 @@ for (let i = 0; i < count; i++) {
         const at = now();
         const sequence = result.data?.gatewayEvents.sequence;
         if (!sequence) return;
-        let list = arrivals.get(sequence);
-        if (!list) arrivals.set(sequence, (list = []));
+        const byEvent = arrivals[worker]!;
+        let list = byEvent.get(sequence);
+        if (!list) byEvent.set(sequence, (list = []));
         list.push(at);
         seenSinceProbe.add(i);
       },
@@ -43,11 +49,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     setTimeout(waitAll, 20);
   } else if (line === 'reset') {
     seenSinceProbe = new Set();
-    arrivals.clear();
+    for (const byEvent of arrivals) byEvent.clear();
     process.stdout.write('ok\n');
   } else if (line === 'stop') {
     // Exit only once the (large) line is flushed: process.exit() would cut a pipe write short.
-    process.stdout.write(`${JSON.stringify(Object.fromEntries(arrivals))}\n`, () => {
+    process.stdout.write(`${JSON.stringify(arrivals.map((byEvent) => Object.fromEntries(byEvent)))}\n`, () => {
       void Promise.all(clients.map((c) => c.dispose())).then(() => process.exit(0));
     });
   }
