@@ -93,6 +93,7 @@ export const configSchema = z.object({
   MCP_PAGE_SIZE: int(1, 1_000).default(100).describe('Entries per page of the lists /mcp serves (tools/list and the others); clients page on with the cursor.'),
   MCP_MAX_SESSIONS: int(1, 1_000_000).default(1_000).describe('Most MCP client sessions one worker holds; past it, the least recently used is closed.'),
   MCP_SESSION_IDLE_MS: int(1_000, 86_400_000).default(1_800_000).describe('An MCP client session with no request and no open event stream for this long is closed (the client initializes again).'),
+  MCP_MAX_SUBSCRIPTIONS: int(1, 100_000).default(100).describe('Most resources one MCP client session may be subscribed to (resources/subscribe) at once.'),
   MCP_PEER_SESSIONS: int(1, 100_000).default(1_000).describe('Most pooled sessions with peers one worker keeps for forwarded calls; past it, the least recently used is closed.'),
   MCP_PEER_SESSION_IDLE_MS: int(1_000, 86_400_000).default(300_000).describe('A pooled peer session unused this long is closed.'),
   MCP_ALLOWED_HOSTS: z

@@ -80,7 +80,7 @@ export function createMcp(config: Config, deps: McpDeps) {
     allowedOrigins: config.CORS_ORIGINS,
     onStream: deps.onStream,
   });
-  subscriptions = new ResourceSubscriptions(forwarder, (sessionId, uri) => endpoint.notifyResourceUpdated(sessionId, uri));
+  subscriptions = new ResourceSubscriptions(forwarder, (sessionId, uri) => endpoint.notifyResourceUpdated(sessionId, uri), config.MCP_MAX_SUBSCRIPTIONS);
 
   // Not awaited: evict() waits for the calls running on the session, and the
   // next events must not wait for them (the session is out of the pool at once).

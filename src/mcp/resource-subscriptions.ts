@@ -18,6 +18,14 @@ interface Subscribed {
   sessions: Set<string>;
 }
 
+/** A JSON-RPC error the SDK sends as is (InvalidRequest). */
+export class TooManySubscriptionsError extends Error {
+  readonly code = -32600;
+  constructor(max: number) {
+    super(`this session is already subscribed to ${max} resources (MCP_MAX_SUBSCRIPTIONS): unsubscribe from one first`);
+  }
+}
+
 export class ResourceSubscriptions {
   /** By exposed URI. */
   private readonly byUri = new Map<string, Subscribed>();
@@ -32,10 +40,15 @@ export class ResourceSubscriptions {
     private readonly forwarder: Forwarder,
     /** Sends notifications/resources/updated for `uri` to one client session. */
     private readonly notify: (sessionId: string, uri: string) => void,
+    /** MCP_MAX_SUBSCRIPTIONS: most resources one client session may be subscribed to (templates make URIs endless). */
+    private readonly maxPerSession: number,
   ) {}
 
   subscribe(sessionId: string, uri: string): Promise<void> {
     return this.serial(uri, async () => {
+      if (!this.byUri.get(uri)?.sessions.has(sessionId) && this.countOf(sessionId) >= this.maxPerSession) {
+        throw new TooManySubscriptionsError(this.maxPerSession);
+      }
       const peer = await this.forwarder.subscribe(uri);
       const known = this.byUri.get(uri);
       if (!known) return void this.byUri.set(uri, { peer, sessions: new Set([sessionId]) });
@@ -77,6 +90,12 @@ export class ResourceSubscriptions {
       if (known.peer.gatewayId !== gatewayId || known.peer.uri !== peerUri) continue;
       for (const sessionId of known.sessions) this.notify(sessionId, uri);
     }
+  }
+
+  private countOf(sessionId: string): number {
+    let count = 0;
+    for (const known of this.byUri.values()) if (known.sessions.has(sessionId)) count++;
+    return count;
   }
 
   private serial(uri: string, work: () => Promise<void>): Promise<void> {

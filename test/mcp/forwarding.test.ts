@@ -589,14 +589,30 @@ describe('/mcp forwarding (page size 2)', () => {
   });
 
   // Bounds too short for the suite above (a busy machine could trip them), on an app of their own.
-  describe('short bounds: TOOL_CALL_TIMEOUT_MS 1 s, MCP_PEER_SESSION_IDLE_MS 1 s', () => {
+  describe('short bounds: TOOL_CALL_TIMEOUT_MS 1 s, MCP_PEER_SESSION_IDLE_MS 1 s, MCP_MAX_SUBSCRIPTIONS 2', () => {
     let short: TestApp;
     let url: string;
     beforeAll(async () => {
-      short = await startTestApp({ env: { ...PEER_ENV, TOOL_CALL_TIMEOUT_MS: '1000', MCP_PEER_SESSION_IDLE_MS: '1000' } });
+      short = await startTestApp({ env: { ...PEER_ENV, TOOL_CALL_TIMEOUT_MS: '1000', MCP_PEER_SESSION_IDLE_MS: '1000', MCP_MAX_SUBSCRIPTIONS: '2' } });
       url = await short.app.listen();
     });
     afterAll(() => short?.close());
+
+    test('a session holds at most MCP_MAX_SUBSCRIPTIONS subscriptions (template URIs are endless): the next is refused, nothing sent', async () => {
+      const many = await register(short, 'Many');
+      const subscriber = await connect(url, short.adminToken);
+      const uri = (path: string) => exposed(many, `file:///${path}`);
+      await subscriber.subscribeResource({ uri: uri('a') });
+      await subscriber.subscribeResource({ uri: uri('b') });
+      await subscriber.subscribeResource({ uri: uri('a') }); // already held: not one more
+      const sent = many.peer.received.filter((r) => r.method === 'resources/subscribe').length;
+      const refused = await subscriber.subscribeResource({ uri: uri('c') }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(McpError);
+      expect(refused).toMatchObject({ code: ErrorCode.InvalidRequest, message: expect.stringContaining('MCP_MAX_SUBSCRIPTIONS') });
+      expect(many.peer.received.filter((r) => r.method === 'resources/subscribe').length).toBe(sent);
+      await subscriber.unsubscribeResource({ uri: uri('a') });
+      await subscriber.subscribeResource({ uri: uri('c') });
+    });
 
     test('a subscribed resource keeps its peer session: updates still arrive once an idle session has been closed', async () => {
       const watched = await register(short, 'Watched');
