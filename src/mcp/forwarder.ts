@@ -21,7 +21,6 @@ import {
   type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { TARGET_COLUMNS } from '../federation/peer-snapshot.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import { currentActor } from '../security/actor.js';
@@ -60,7 +59,9 @@ export interface ForwarderOptions {
   onCall?: (call: ForwardedCall) => void;
 }
 
-const GATEWAY_COLUMNS = { ...TARGET_COLUMNS, name: true, slug: true, enabled: true, reachable: true } as const;
+/** The owning gateway's columns (Owner) in the raw lookups, from `g`. */
+const OWNER_COLUMNS = Prisma.sql`g.id::text AS id, g.name, g.slug, g.url, g.transport::text AS transport, g.auth_type::text AS "authType",
+  g.auth_public AS "authPublic", g.auth_secret AS "authSecret", g.auth_fingerprint AS "authFingerprint", g.enabled, g.reachable`;
 
 /** The peer's own message, without the "MCP error <code>: " the SDK's McpError puts before it. */
 const peerMessage = (error: McpError) => error.message.replace(/^MCP error -?\d+: /, '');
@@ -107,7 +108,7 @@ export class Forwarder {
     ctx: CallContext = {},
   ): Promise<CompleteResult> {
     if (ref.type === 'ref/prompt') {
-      const prompt = await this.o.prisma.prompt.findUnique({ where: { name: ref.name }, select: { originalName: true, enabled: true, gateway: { select: GATEWAY_COLUMNS } } });
+      const prompt = await this.entry('prompt', ref.name);
       if (!prompt || !prompt.enabled) throw new ForwardError('UNKNOWN_ENTRY', `unknown prompt: ${ref.name}`);
       const params = { ref: { type: 'ref/prompt', name: prompt.originalName }, argument, ...(context ? { context } : {}) };
       return this.forward('completion/complete', ref.name, prompt.gateway, params, CompleteResultSchema, ctx);
@@ -145,9 +146,7 @@ export class Forwarder {
    */
   private async entry(table: 'tool' | 'prompt', name: string): Promise<{ originalName: string; enabled: boolean; gateway: Owner } | null> {
     const [row] = await this.o.prisma.$queryRaw<(Owner & { originalName: string; entryEnabled: boolean })[]>`
-      SELECT e.original_name AS "originalName", e.enabled AS "entryEnabled",
-             g.id::text AS id, g.name, g.slug, g.url, g.transport::text AS transport, g.auth_type::text AS "authType",
-             g.auth_public AS "authPublic", g.auth_secret AS "authSecret", g.auth_fingerprint AS "authFingerprint", g.enabled, g.reachable
+      SELECT e.original_name AS "originalName", e.enabled AS "entryEnabled", ${OWNER_COLUMNS}
       FROM ${Prisma.raw(`"${table}"`)} e JOIN gateway g ON g.id = e.gateway_id
       WHERE e.name = ${name}`;
     if (!row) return null;
@@ -158,10 +157,16 @@ export class Forwarder {
   /** The gateway and the peer's own URI behind an exposed URI (resource-uris.ts). */
   async resourceOwner(uri: string): Promise<{ gateway: Owner; uri: string }> {
     const parsed = peerUri(uri);
-    const gateway = parsed ? await this.o.prisma.gateway.findUnique({ where: { slug: parsed.slug }, select: GATEWAY_COLUMNS }) : null;
-    if (!parsed || !gateway) throw new ForwardError('UNKNOWN_ENTRY', `unknown resource: ${uri}`);
-    const listed = await this.o.prisma.resource.findUnique({ where: { gatewayId_uri: { gatewayId: gateway.id, uri: parsed.uri } }, select: { enabled: true } });
-    if (listed && !listed.enabled) throw new ForwardError('ENTRY_DISABLED', `resource ${uri} is disabled on this gateway`);
+    // The gateway by its slug, and whether the catalog lists this URI (null: it does not), in one statement.
+    const [row] = parsed
+      ? await this.o.prisma.$queryRaw<(Owner & { listedEnabled: boolean | null })[]>`
+          SELECT r.enabled AS "listedEnabled", ${OWNER_COLUMNS}
+          FROM gateway g LEFT JOIN resource r ON r.gateway_id = g.id AND r.uri = ${parsed.uri}
+          WHERE g.slug = ${parsed.slug}`
+      : [];
+    if (!parsed || !row) throw new ForwardError('UNKNOWN_ENTRY', `unknown resource: ${uri}`);
+    const { listedEnabled, ...gateway } = row;
+    if (listedEnabled === false) throw new ForwardError('ENTRY_DISABLED', `resource ${uri} is disabled on this gateway`);
     return { gateway, uri: parsed.uri };
   }
 

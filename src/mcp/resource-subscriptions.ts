@@ -29,6 +29,8 @@ export class TooManySubscriptionsError extends Error {
 export class ResourceSubscriptions {
   /** By exposed URI. */
   private readonly byUri = new Map<string, Subscribed>();
+  /** The exposed URIs each client session is subscribed to: its count is checked on every subscribe, and all go when it ends. */
+  private readonly bySession = new Map<string, Set<string>>();
   /**
    * Subscribes and unsubscribes of one URI, one after the other: an unsubscribe
    * must not overtake a subscribe still on its way to the peer (the peer would
@@ -46,10 +48,20 @@ export class ResourceSubscriptions {
 
   subscribe(sessionId: string, uri: string): Promise<void> {
     return this.serial(uri, async () => {
-      if (!this.byUri.get(uri)?.sessions.has(sessionId) && this.countOf(sessionId) >= this.maxPerSession) {
-        throw new TooManySubscriptionsError(this.maxPerSession);
+      const held = this.bySession.get(sessionId) ?? new Set<string>();
+      const already = held.has(uri);
+      if (!already && held.size >= this.maxPerSession) throw new TooManySubscriptionsError(this.maxPerSession);
+      // The slot is taken before the peer is asked, so that concurrent subscribes cannot pass the bound together.
+      held.add(uri);
+      this.bySession.set(sessionId, held);
+      let peer: PeerSubscription;
+      try {
+        peer = await this.forwarder.subscribe(uri);
+      } catch (error) {
+        if (!already) held.delete(uri);
+        if (held.size === 0 && this.bySession.get(sessionId) === held) this.bySession.delete(sessionId);
+        throw error;
       }
-      const peer = await this.forwarder.subscribe(uri);
       const known = this.byUri.get(uri);
       if (!known) return void this.byUri.set(uri, { peer, sessions: new Set([sessionId]) });
       known.sessions.add(sessionId);
@@ -62,6 +74,9 @@ export class ResourceSubscriptions {
 
   unsubscribe(sessionId: string, uri: string): Promise<void> {
     return this.serial(uri, async () => {
+      const held = this.bySession.get(sessionId);
+      held?.delete(uri);
+      if (held?.size === 0) this.bySession.delete(sessionId);
       const known = this.byUri.get(uri);
       if (!known?.sessions.delete(sessionId) || known.sessions.size > 0) return;
       this.byUri.delete(uri);
@@ -77,9 +92,7 @@ export class ResourceSubscriptions {
 
   /** A session that ended: its subscriptions go, and the peer's when it was the last. */
   dropSession(sessionId: string): void {
-    for (const [uri, known] of this.byUri) {
-      if (known.sessions.has(sessionId)) void this.unsubscribe(sessionId, uri);
-    }
+    for (const uri of [...(this.bySession.get(sessionId) ?? [])]) void this.unsubscribe(sessionId, uri);
   }
 
   /** A notification from a pooled peer session. */
@@ -90,12 +103,6 @@ export class ResourceSubscriptions {
       if (known.peer.gatewayId !== gatewayId || known.peer.uri !== peerUri) continue;
       for (const sessionId of known.sessions) this.notify(sessionId, uri);
     }
-  }
-
-  private countOf(sessionId: string): number {
-    let count = 0;
-    for (const known of this.byUri.values()) if (known.sessions.has(sessionId)) count++;
-    return count;
   }
 
   private serial(uri: string, work: () => Promise<void>): Promise<void> {
