@@ -1,6 +1,7 @@
 // Wires the whole control plane together. main.ts listens and handles signals;
 // tests call createApp directly, with a database of their own if they like.
 import { createServer, type Server } from 'node:http';
+import { CatalogReader } from './catalog/catalog-reader.js';
 import type { Config } from './config.js';
 import { databaseTarget, openDatabase, type Database } from './db/database.js';
 import { EventBus } from './events/event-bus.js';
@@ -19,6 +20,7 @@ import { FederationIdentity } from './mcp/federation-identity.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './observability/metrics.js';
 import { metricsHandler } from './observability/metrics-endpoint.js';
+import { startTracing, type Tracing } from './observability/tracing.js';
 import { ApiTokenService } from './security/api-tokens.js';
 import { OpenSessions } from './security/open-sessions.js';
 import { SecretBox } from './security/secret-box.js';
@@ -42,6 +44,8 @@ export interface App {
   yoga: GraphQLServer;
   /** This app's Prometheus registry, served at /metrics. */
   metrics: Metrics;
+  /** OpenTelemetry tracing, while OTEL_EXPORTER_OTLP_ENDPOINT is set; shut down (flushed) by close(). */
+  tracing: Tracing | undefined;
   server: Server;
   /** Listens on HOST:PORT and resolves with the base URL; then creates and announces the bootstrap token if one is due. */
   listen(): Promise<string>;
@@ -57,7 +61,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onLockLost: (error) => logger.fatal({ err: error }, 'lost the lock on the data directory'),
       onPoolError: (error) => logger.warn({ err: error }, 'PostgreSQL closed an idle connection'),
     }));
+  let tracing: Tracing | undefined;
   try {
+    // First, so that the start's own SQL is traced too; loads nothing when off.
+    tracing = await startTracing(config, logger);
     const report = await db.migrate();
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'applied database migrations');
 
@@ -104,13 +111,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         metrics.forwardedDuration.observe({ method, gateway_id: gatewayId }, durationMs / 1000);
       },
     });
-    const services: Services = { prisma: db.prisma, tokens, events, gateways: federation.gateways, health: health.checker, forwarder: mcp.forwarder };
+    const catalog = new CatalogReader(db.prisma, { maxChars: config.SEARCH_MAX_CHARS, countLimit: config.SEARCH_COUNT_LIMIT });
+    const services: Services = { prisma: db.prisma, catalog, tokens, events, gateways: federation.gateways, health: health.checker, forwarder: mcp.forwarder };
     const yoga = createGraphQLServer(config, logger, services, {
       onHttpSubscription: (res, principal) => {
         tracker.markStream(res);
         res.once('close', sessions.add(principal.tokenId, () => res.end()));
       },
       metrics,
+      // With tracing on, each operation is a span (HTTP and graphql-ws alike).
+      plugins: tracing ? [tracing.graphQLPlugin()] : [],
     });
     metrics.observe({
       prisma: db.prisma,
@@ -157,6 +167,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await federation.close();
       await events.close();
       await db.close();
+      // Last, so that the spans of the shutdown itself reach the collector.
+      await tracing?.shutdown();
       logger.info('stopped');
     };
 
@@ -169,6 +181,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       mcp: mcp.endpoint,
       yoga,
       metrics,
+      tracing,
       server,
       async listen() {
         const url = await listen(server, config.HOST, config.PORT);
@@ -181,6 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     };
   } catch (error) {
     await db.close();
+    await tracing?.shutdown();
     throw error;
   }
 }

@@ -43,6 +43,20 @@ export const configSchema = z.object({
   EVENT_PRUNE_BATCH: int(1, 100_000).default(5_000).describe('Most events one pruning transaction deletes; a run deletes batch after batch until nothing is due.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json').describe('`pretty`: one readable line per log entry, for a person at a terminal; `json`: one JSON object per line, for a log pipeline. Secrets are redacted in both.'),
+  // The standard OpenTelemetry variable, read here so that a typo stops the start
+  // like any other; the exporter itself still reads the other OTEL_EXPORTER_OTLP_*.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+    .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'expected no credentials in the URL (send them with OTEL_EXPORTER_OTLP_HEADERS)')
+    .optional()
+    .describe('OpenTelemetry collector to send traces to over OTLP/HTTP, such as `http://127.0.0.1:4318` (spans go to its /v1/traces). Unset: no tracing, and the OpenTelemetry SDK is not loaded. The other standard OTEL_EXPORTER_OTLP_* variables (headers, timeout, compression, a traces-only endpoint) apply.'),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(255, 'expected at most 255 characters')
+    .default('mcp-federation')
+    .describe('`service.name` of the traces (with OTEL_EXPORTER_OTLP_ENDPOINT set).'),
   ADMIN_TOKEN: z
     .string()
     .min(32, 'expected at least 32 characters')
@@ -72,6 +86,8 @@ export const configSchema = z.object({
   MAX_QUERY_TOKENS: int(10, 1_000_000).default(5_000).describe('Most lexical tokens in one operation.'),
   MAX_QUERY_DIRECTIVES: int(0, 1000).default(50).describe('Most directives in one operation.'),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576).describe('Largest request body accepted on /graphql, and largest WebSocket message (a bigger one closes the socket with 1009).'),
+  SEARCH_MAX_CHARS: int(1, 10_000).default(200).describe('Longest text a catalog search (`filter: { search }`) accepts; a longer one is refused.'),
+  SEARCH_COUNT_LIMIT: int(1, 10_000_000).default(1_000).describe('The totalCount of a catalog search counts at most this many matches (a count equal to it means at least that many); counts without a search are exact.'),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000).describe('How long shutdown waits for in-flight requests before closing them.'),
   TOOL_NAME_SEPARATOR: z
     .string()

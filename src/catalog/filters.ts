@@ -52,20 +52,33 @@ export function gatewayWhere(filter: GatewayFilter | null | undefined): Prisma.G
 }
 
 /**
- * The `where` of a catalog listing (tools, resources, templates, prompts). By
- * default it shows what MCP clients can see, as federation.catalog counts it:
- * enabled entries of ACTIVE gateways. includeUnavailable lifts both parts; a
- * gatewayStatus filter replaces the gateway part, an enabled filter the entry part.
+ * Which gateways' entries a catalog listing shows. By default, what MCP clients
+ * can see, as federation.catalog counts it: entries of ACTIVE gateways.
+ * includeUnavailable lifts the rule; a gatewayStatus filter replaces it.
+ */
+export function catalogGatewayWhere(filter: CatalogFilter | null | undefined): Prisma.GatewayWhereInput {
+  const gateway: Prisma.GatewayWhereInput[] = [gatewayWhere({ status: filter?.gatewayStatus, tag: filter?.tag })];
+  if (!filter?.includeUnavailable && !filter?.gatewayStatus?.length) gateway.push(STATUS_WHERE.ACTIVE);
+  return { AND: gateway };
+}
+
+/**
+ * Which entries, by their own enabled flag: true or false, or null for both. By
+ * default the enabled ones; includeUnavailable lifts the rule, an enabled filter replaces it.
+ */
+export function catalogEnabledRule(filter: CatalogFilter | null | undefined): boolean | null {
+  return filter?.enabled ?? (filter?.includeUnavailable ? null : true);
+}
+
+/**
+ * The `where` of a catalog listing (tools, resources, templates, prompts),
+ * without its text search (src/catalog/search.ts ranks those with the trigram index).
  */
 export function catalogWhere(filter: CatalogFilter | null | undefined) {
-  const gateway: Prisma.GatewayWhereInput[] = [gatewayWhere({ status: filter?.gatewayStatus, tag: filter?.tag })];
-  const all = !!filter?.includeUnavailable;
-  if (!all && !filter?.gatewayStatus?.length) gateway.push(STATUS_WHERE.ACTIVE);
-  const enabled = filter?.enabled ?? (all ? null : true);
+  const enabled = catalogEnabledRule(filter);
   return {
     ...(filter?.gatewayId ? { gatewayId: filter.gatewayId } : {}),
     ...(enabled !== null ? { enabled } : {}),
-    gateway: { AND: gateway },
-    ...textSearch(filter?.search),
+    gateway: catalogGatewayWhere(filter),
   };
 }

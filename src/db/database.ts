@@ -1,6 +1,7 @@
 // One factory for both dialects: PGlite (embedded, the default) and PostgreSQL.
 // Same schema, same migrations, same queries.
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -63,6 +64,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     : undefined;
   try {
     const pglite = await PGlite.create({
+      // The catalog search index (migration catalog_counts_and_search) needs it.
+      extensions: { pg_trgm },
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
     });

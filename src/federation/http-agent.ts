@@ -9,6 +9,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { addressRefusal, hostRefusal, type AddressPolicy } from '../security/url-policy.js';
+import { activePeerTracer } from '../observability/tracing.js';
 import { PeerConnectionError } from './peer-errors.js';
 
 export type { FetchLike };
@@ -96,7 +97,11 @@ export function createHttpAgent(options: HttpAgentOptions): HttpAgent {
   });
   // undici's own fetch, not the global one: Node 20 bundles another major of
   // undici, and handing one version's Agent to the other's fetch is unsupported.
-  const fetch = ((url: string | URL, init?: RequestInit) =>
-    undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as FetchLike;
+  const send = (url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
+  // With tracing on, each request is a span that names the peer's origin only (tracing-peers.ts).
+  const fetch = ((url: string | URL, init?: RequestInit) => {
+    const tracer = activePeerTracer();
+    return tracer ? tracer.http(url, init?.method ?? 'GET', () => send(url, init)) : send(url, init);
+  }) as FetchLike;
   return { fetch, agent, close: () => agent.close() };
 }

@@ -29,6 +29,7 @@ import type { FetchLike } from './http-agent.js';
 import { authenticatedFetch, type AuthHeaders } from './peer-auth.js';
 import { classifyError, httpStatusError, parseRetryAfter, PeerConnectionError, secretScrubber } from './peer-errors.js';
 import { untilAborted, withRetry, type RetryOptions } from './retry.js';
+import { activePeerTracer } from '../observability/tracing.js';
 
 export type PeerTransport = 'AUTO' | 'STREAMABLE_HTTP' | 'SSE';
 export type ConnectedTransport = Exclude<PeerTransport, 'AUTO'>;
@@ -127,6 +128,13 @@ const NO_RECONNECT = { maxRetries: 0, initialReconnectionDelay: 1_000, maxReconn
 const MAX_PAGES = 10_000;
 
 export async function connectPeer(options: ConnectOptions): Promise<PeerSession> {
+  // With tracing on, a span around the whole opening (both transports, when AUTO falls back).
+  const tracer = activePeerTracer();
+  if (!tracer) return connectWithFallback(options);
+  return tracer.connect({ url: new URL(options.url), transport: options.transport ?? 'AUTO' }, () => connectWithFallback(options));
+}
+
+async function connectWithFallback(options: ConnectOptions): Promise<PeerSession> {
   const mode = options.transport ?? 'AUTO';
   if (mode === 'SSE') return open('SSE', options);
   try {
@@ -215,6 +223,15 @@ async function open(kind: ConnectedTransport, options: ConnectOptions): Promise<
   };
 
   const client = new Client(options.clientInfo ?? CLIENT_INFO, { capabilities: {}, jsonSchemaValidator: sharedValidator() });
+  // Every JSON-RPC request of the session goes through client.request (initialize,
+  // list pages, ping, forwarded calls): with tracing on, each is a span, whoever sends it.
+  const tracer = activePeerTracer();
+  if (tracer) {
+    const request = client.request.bind(client);
+    const target = { url, transport: kind };
+    client.request = ((message: ClientRequest, ...rest: unknown[]) =>
+      tracer.request(target, message.method, () => (request as (...args: unknown[]) => Promise<unknown>)(message, ...rest))) as typeof client.request;
+  }
   const explain = (error: unknown) => explainFailure(error, seen);
   let unhealthy = false;
   client.onerror = (error) => {

@@ -1,3 +1,4 @@
+import type { CatalogReader } from '../catalog/catalog-reader.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { GatewayService } from '../federation/gateway-service.js';
 import type { HealthChecker } from '../health/health-checker.js';
@@ -9,6 +10,8 @@ import type { Principal } from '../security/scopes.js';
 /** What resolvers may use: the services, never business logic of their own. */
 export interface Services {
   prisma: PrismaClient;
+  /** Catalog listings, searches and counts. */
+  catalog: CatalogReader;
   tokens: ApiTokenService;
   events: EventBus;
   gateways: GatewayService;

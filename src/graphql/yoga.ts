@@ -41,6 +41,12 @@ export interface GraphQLServerOptions {
   onHttpSubscription?: (res: ServerResponse, principal: Principal) => void;
   /** Counts and times operations (GET /metrics). */
   metrics?: Metrics;
+  /**
+   * More plugins, after this module's own (app.ts gives the tracing one when
+   * tracing is on). They serve graphql-ws too, which runs its operations
+   * through this instance's getEnveloped.
+   */
+  plugins?: Plugin[];
 }
 
 export function createGraphQLServer(
@@ -98,6 +104,7 @@ export function createGraphQLServer(
       useHiddenRequestBody(),
       useActor(),
       ...(options.metrics ? [useOperationMetrics(options.metrics)] : []),
+      ...(options.plugins ?? []),
     ],
   });
 }

@@ -21,7 +21,7 @@ export type CatalogFilter = {
   gatewayStatus?: Array<GatewayStatus> | null | undefined;
   /** Also show disabled entries, and the entries of disabled and unreachable gateways. */
   includeUnavailable?: boolean | null | undefined;
-  /** Case-insensitive text in the name or description. */
+  /** Case-insensitive text in the name, title or description (at most SEARCH_MAX_CHARS characters). Matches in the name come first, then those in the title or description only, each group in the listing's order; the totalCount of a search counts at most SEARCH_COUNT_LIMIT matches: a totalCount equal to that limit means at least that many. */
   search?: string | null | undefined;
   /** The owning gateway carries this tag. */
   tag?: string | null | undefined;

@@ -37,7 +37,7 @@ async function firstPage() {
   return { gateways: data!.gateways, statements: [...statements] };
 }
 
-test('a page of 50 gateways with 20 tools each is 2 statements, small world or large', async () => {
+test('a page of 50 gateways with 20 tools each is 3 statements, small world or large', async () => {
   await seedToolWorld(t.app.db.prisma, 'm', 50, 30);
   const small = await firstPage();
   expect(small.gateways.totalCount).toBe(50);
@@ -59,10 +59,14 @@ test('a page of 50 gateways with 20 tools each is 2 statements, small world or l
     expect(node.tools.edges).toHaveLength(20);
   }
 
-  // The page (gateways with their first tools and tool counts, joined laterally)
-  // and the total: 2, whatever the sizes.
-  expect(small.statements).toHaveLength(2);
+  // The page of gateways, their total, and one statement for the first tools of
+  // every gateway with their counts (joined laterally): 3, whatever the sizes.
+  expect(small.statements).toHaveLength(3);
   expect(large.statements).toHaveLength(small.statements.length);
+  // The tool counts are read from catalog_count: no statement counts tool rows.
+  const counting = large.statements.filter((s) => /count\(/i.test(s));
+  expect(counting.length).toBeGreaterThan(0); // the gateways' own total
+  for (const statement of counting) expect(statement).not.toMatch(/"tool"/);
   // Each gateway's tools are limited in SQL, not read whole and cut in memory.
   const page = large.statements.find((s) => /"tool"/.test(s)) ?? '';
   expect(page).toMatch(/LATERAL/);

@@ -1,3 +1,5 @@
+import { GraphQLError } from 'graphql';
+import { ValidationError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { filterIdOf } from '../global-id.js';
 import { GatewayStatusEnum } from './enums.js';
@@ -16,7 +18,13 @@ export const CatalogFilter = builder.inputType('CatalogFilter', {
       description: "The owning gateway's status is one of these (DISABLED and UNREACHABLE included when asked for).",
     }),
     tag: t.string({ required: false, description: 'The owning gateway carries this tag.' }),
-    search: t.string({ required: false, description: 'Case-insensitive text in the name or description.' }),
+    search: t.string({
+      required: false,
+      description:
+        'Case-insensitive text in the name, title or description (at most SEARCH_MAX_CHARS characters). Matches in the name come ' +
+        'first, then those in the title or description only, each group in the listing\'s order; the totalCount of a search ' +
+        'counts at most SEARCH_COUNT_LIMIT matches: a totalCount equal to that limit means at least that many.',
+    }),
     enabled: t.boolean({
       required: false,
       description: 'Only entries an operator enabled (true) or disabled (false); unset: enabled ones, unless includeUnavailable.',
@@ -36,4 +44,16 @@ export function catalogFilterArgs(filter: typeof CatalogFilter.$inferInput | nul
     ...filter,
     gatewayId: filter.gatewayId == null ? null : filterIdOf(filter.gatewayId, 'Gateway'),
   };
+}
+
+/** A listing's bad filter (a search text too long) is the client's error, said as such, not a masked one. */
+export async function asBadInput<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: error.field } });
+    }
+    throw error;
+  }
 }

@@ -1,8 +1,15 @@
+import { ENTRY_TABLES } from '../../catalog/entry-tables.js';
 import { gatewayStatus, gatewayWhere } from '../../catalog/filters.js';
 import { builder } from '../builder.js';
+import { gatewayEntries } from '../gateway-entries.js';
 import { filterIdOf } from '../global-id.js';
 import { GatewayStatusEnum, TransportEnum } from './enums.js';
 import { PeerAuthInfoRef, peerAuthInfo } from './peer-auth.js';
+import { Prompt } from './prompt.js';
+import { ResourceTemplate } from './resource-template.js';
+import { Resource } from './resource.js';
+import { Tool } from './tool.js';
+
 
 export const Gateway = builder.prismaNode('Gateway', {
   id: { field: 'id' },
@@ -57,18 +64,27 @@ export const Gateway = builder.prismaNode('Gateway', {
     catalogSyncedAt: t.expose('catalogSyncedAt', { type: 'DateTime', nullable: true, description: 'When its catalog was last synced.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    tools: t.relatedConnection('tools', { cursor: 'id', totalCount: true, query: { orderBy: { name: 'asc' } } }),
-    resources: t.relatedConnection('resources', {
-      cursor: 'id',
-      totalCount: true,
-      query: { orderBy: [{ uri: 'asc' }, { id: 'asc' }] },
-    }),
-    resourceTemplates: t.relatedConnection('resourceTemplates', {
-      cursor: 'id',
-      totalCount: true,
-      query: { orderBy: [{ uriTemplate: 'asc' }, { id: 'asc' }] },
-    }),
-    prompts: t.relatedConnection('prompts', { cursor: 'id', totalCount: true, query: { orderBy: { name: 'asc' } } }),
+    // All of the gateway's entries, enabled or not, in the listing's order. A page
+    // of gateways reads these for all its gateways in one statement (gateway-entries.ts).
+    tools: t.connection(
+      { type: Tool, resolve: (gateway, args, ctx, info) => gatewayEntries(ENTRY_TABLES.Tool, gateway.id, args, ctx, info) },
+      { fields: (c) => ({ totalCount: c.exposeInt('totalCount', { description: "All of the gateway's entries of this kind, enabled or not." }) }) },
+    ),
+    resources: t.connection(
+      { type: Resource, resolve: (gateway, args, ctx, info) => gatewayEntries(ENTRY_TABLES.Resource, gateway.id, args, ctx, info) },
+      { fields: (c) => ({ totalCount: c.exposeInt('totalCount', { description: "All of the gateway's entries of this kind, enabled or not." }) }) },
+    ),
+    resourceTemplates: t.connection(
+      {
+        type: ResourceTemplate,
+        resolve: (gateway, args, ctx, info) => gatewayEntries(ENTRY_TABLES.ResourceTemplate, gateway.id, args, ctx, info),
+      },
+      { fields: (c) => ({ totalCount: c.exposeInt('totalCount', { description: "All of the gateway's entries of this kind, enabled or not." }) }) },
+    ),
+    prompts: t.connection(
+      { type: Prompt, resolve: (gateway, args, ctx, info) => gatewayEntries(ENTRY_TABLES.Prompt, gateway.id, args, ctx, info) },
+      { fields: (c) => ({ totalCount: c.exposeInt('totalCount', { description: "All of the gateway's entries of this kind, enabled or not." }) }) },
+    ),
   }),
 });
 

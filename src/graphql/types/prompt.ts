@@ -1,7 +1,7 @@
-import { catalogWhere } from '../../catalog/filters.js';
+import { ENTRY_TABLES } from '../../catalog/entry-tables.js';
 import { builder } from '../builder.js';
 import { CatalogEntry } from './catalog-entry.js';
-import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
+import { asBadInput, CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 interface PromptArgumentShape {
   name: string;
@@ -19,7 +19,7 @@ const PromptArgument = builder.objectRef<PromptArgumentShape>('PromptArgument').
   }),
 });
 
-builder.prismaNode('Prompt', {
+export const Prompt = builder.prismaNode('Prompt', {
   id: { field: 'id' },
   interfaces: [CatalogEntry],
   nullable: true,
@@ -40,8 +40,7 @@ builder.queryField('prompts', (t) =>
     type: 'Prompt',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => ctx.prisma.prompt.count({ where: catalogWhere(catalogFilterArgs(args.filter)) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.prompt.findMany({ ...query, where: catalogWhere(catalogFilterArgs(args.filter)), orderBy: { name: 'asc' } }),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Prompt, catalogFilterArgs(args.filter))),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Prompt, query, catalogFilterArgs(args.filter))),
   }),
 );

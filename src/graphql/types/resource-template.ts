@@ -1,9 +1,9 @@
-import { catalogWhere } from '../../catalog/filters.js';
+import { ENTRY_TABLES } from '../../catalog/entry-tables.js';
 import { builder } from '../builder.js';
 import { CatalogEntry } from './catalog-entry.js';
-import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
+import { asBadInput, CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
-builder.prismaNode('ResourceTemplate', {
+export const ResourceTemplate = builder.prismaNode('ResourceTemplate', {
   id: { field: 'id' },
   interfaces: [CatalogEntry],
   nullable: true,
@@ -21,13 +21,7 @@ builder.queryField('resourceTemplates', (t) =>
     type: 'ResourceTemplate',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) =>
-      ctx.prisma.resourceTemplate.count({ where: catalogWhere(catalogFilterArgs(args.filter)) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.resourceTemplate.findMany({
-        ...query,
-        where: catalogWhere(catalogFilterArgs(args.filter)),
-        orderBy: [{ uriTemplate: 'asc' }, { id: 'asc' }],
-      }),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.ResourceTemplate, catalogFilterArgs(args.filter))),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.ResourceTemplate, query, catalogFilterArgs(args.filter))),
   }),
 );

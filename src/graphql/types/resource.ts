@@ -1,9 +1,9 @@
-import { catalogWhere } from '../../catalog/filters.js';
+import { ENTRY_TABLES } from '../../catalog/entry-tables.js';
 import { builder } from '../builder.js';
 import { CatalogEntry } from './catalog-entry.js';
-import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
+import { asBadInput, CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
-builder.prismaNode('Resource', {
+export const Resource = builder.prismaNode('Resource', {
   id: { field: 'id' },
   interfaces: [CatalogEntry],
   nullable: true,
@@ -22,12 +22,7 @@ builder.queryField('resources', (t) =>
     type: 'Resource',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => ctx.prisma.resource.count({ where: catalogWhere(catalogFilterArgs(args.filter)) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.resource.findMany({
-        ...query,
-        where: catalogWhere(catalogFilterArgs(args.filter)),
-        orderBy: [{ uri: 'asc' }, { id: 'asc' }],
-      }),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Resource, catalogFilterArgs(args.filter))),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Resource, query, catalogFilterArgs(args.filter))),
   }),
 );

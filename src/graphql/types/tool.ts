@@ -1,7 +1,7 @@
-import { catalogWhere } from '../../catalog/filters.js';
+import { ENTRY_TABLES } from '../../catalog/entry-tables.js';
 import { builder } from '../builder.js';
 import { CatalogEntry } from './catalog-entry.js';
-import { CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
+import { asBadInput, CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
 export const Tool = builder.prismaNode('Tool', {
   id: { field: 'id' },
@@ -23,8 +23,7 @@ builder.queryField('tools', (t) =>
     type: 'Tool',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => ctx.prisma.tool.count({ where: catalogWhere(catalogFilterArgs(args.filter)) }),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.tool.findMany({ ...query, where: catalogWhere(catalogFilterArgs(args.filter)), orderBy: { name: 'asc' } }),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Tool, catalogFilterArgs(args.filter))),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Tool, query, catalogFilterArgs(args.filter))),
   }),
 );
