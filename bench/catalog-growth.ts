@@ -5,14 +5,13 @@
 // --explain (PostgreSQL): for each query, the SQL statements the API sent and
 // their EXPLAIN (ANALYZE, BUFFERS), on stderr; stdout keeps its one JSON line.
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../test/helpers/app.js';
 import { BROAD_WORD, openBenchDatabase, postGraphQL, RARE_WORD, seedCatalog, settle, slugOf, type Backend } from './catalog-seed.js';
-import { waitForIdle } from './idle.js';
+import { runConditions } from './idle.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -32,9 +31,7 @@ const perGateway = Number(values['tools-per-gateway']);
 const runs = Number(values.runs);
 const total = gateways * perGateway;
 // --wait-idle S: first wait (at most S seconds) for 9 s of a CPU at least 90% idle.
-const quiet = Number(values['wait-idle']) > 0 ? await waitForIdle(Number(values['wait-idle']) * 1000) : undefined;
-// The machine's load when the run began and ended (other work shares its 2 cores).
-const loadAtStart = loadavg()[0]!;
+const conditions = await runConditions(Number(values['wait-idle']));
 const log = (message: string) => process.stderr.write(`[catalog-growth] ${message}\n`);
 
 const database = await openBenchDatabase(backend, 'bench_catalog');
@@ -188,8 +185,7 @@ for (const warning of warnings) log(`WARNING ${warning}`);
 console.log(
   JSON.stringify({
     backend,
-    loadAverage: [Number(loadAtStart.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
-    ...(quiet ? { startedIdle: quiet.idle, waitedForIdleS: Math.round(quiet.waitedMs / 1000) } : {}),
+    ...conditions.report(),
     gateways,
     toolsPerGateway: perGateway,
     tools: total,

@@ -6,11 +6,10 @@
 //          [--gateways 50] [--tools-per-gateway 20] [--search stripe] [--sequential 30] [--warmup 2] [--wait-idle 0]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createPrivateDatabase, postGraphQL, type Backend } from './catalog-seed.js';
-import { waitForIdle } from './idle.js';
+import { runConditions } from './idle.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -33,9 +32,7 @@ const gateways = Number(values.gateways);
 const perGateway = Number(values['tools-per-gateway']);
 const sequential = Number(values.sequential);
 // --wait-idle S: first wait (at most S seconds) for 9 s of a CPU at least 90% idle.
-const quiet = Number(values['wait-idle']) > 0 ? await waitForIdle(Number(values['wait-idle']) * 1000) : undefined;
-// The machine's load when the run began and ended (other work shares its 2 cores).
-const loadAtStart = loadavg()[0]!;
+const conditions = await runConditions(Number(values['wait-idle']));
 const log = (message: string) => process.stderr.write(`[dashboard-load] ${message}\n`);
 
 const PAGE = `{ gateways(first: ${gateways}) { totalCount edges { node { id name status tools(first: ${perGateway}) { totalCount edges { node { id name description } } } } } } }`;
@@ -208,8 +205,7 @@ try {
   console.log(
     JSON.stringify({
       backend,
-    loadAverage: [Number(loadAtStart.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
-    ...(quiet ? { startedIdle: quiet.idle, waitedForIdleS: Math.round(quiet.waitedMs / 1000) } : {}),
+    ...conditions.report(),
       gateways,
       toolsPerGateway: perGateway,
       search: values.search,

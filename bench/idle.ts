@@ -1,6 +1,7 @@
 // Waits for a quiet machine: other work shares these 2 cores, and a benchmark
 // under someone else's test run measures the test run.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
 function cpuTimes(): { idle: number; total: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -24,4 +25,19 @@ export async function waitForIdle(maxWaitMs: number, idleShare = 0.9, forMs = 9_
     else if (Date.now() - quietSince >= forMs) return { idle: true, waitedMs: Date.now() - start };
   }
   return { idle: false, waitedMs: Date.now() - start };
+}
+
+/**
+ * The run's conditions, for its JSON line: waits first when asked (`--wait-idle S`),
+ * and report() gives the load average at the start and now, and how the wait went.
+ */
+export async function runConditions(waitIdleS: number) {
+  const quiet = waitIdleS > 0 ? await waitForIdle(waitIdleS * 1000) : undefined;
+  const loadAtStart = loadavg()[0]!;
+  return {
+    report: () => ({
+      loadAverage: [Number(loadAtStart.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
+      ...(quiet ? { startedIdle: quiet.idle, waitedForIdleS: Math.round(quiet.waitedMs / 1000) } : {}),
+    }),
+  };
 }

@@ -24,22 +24,25 @@ export class CatalogReader {
     this.search = new CatalogSearch(prisma, limits);
   }
 
-  /** A listing's totalCount: exact from catalog_count, or for a search at most SEARCH_COUNT_LIMIT matches. */
-  total(table: EntryTable, filter: CatalogFilter | null | undefined): Promise<number> {
+  /**
+   * A listing's totalCount: exact from catalog_count, or for a search at most
+   * SEARCH_COUNT_LIMIT matches. `scope` is the request: what a page and its count
+   * both need is asked once per scope.
+   */
+  total(table: EntryTable, filter: CatalogFilter | null | undefined, scope: object): Promise<number> {
     const text = searchText(filter, this.search.limits);
-    return text ? this.search.count(table, filter, text) : countCatalog(this.prisma, table, filter);
+    return text ? this.search.count(table, filter, text, scope) : countCatalog(this.prisma, table, filter);
   }
 
   /** One page of a listing: in the listing's order, or for a search best match first. */
-  async list<Row extends { id: string }>(table: EntryTable<Row>, query: ListingQuery, filter: CatalogFilter | null | undefined): Promise<Row[]> {
+  async list<Row extends { id: string }>(table: EntryTable<Row>, query: ListingQuery, filter: CatalogFilter | null | undefined, scope: object): Promise<Row[]> {
     const delegate = table.delegate(this.prisma);
     const text = searchText(filter, this.search.limits);
     if (!text) return delegate.findMany({ ...query, where: catalogWhere(filter), orderBy: table.orderBy });
-    const { take = 0, skip: _skip, cursor, ...selection } = query;
-    const ids = await this.search.pageIds(table, filter, text, { take, ...(cursor?.id ? { cursorId: cursor.id } : {}) });
-    if (ids.length === 0) return [];
-    const rows = await delegate.findMany({ ...selection, where: { id: { in: ids } } });
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.flatMap((id) => byId.get(id) ?? []);
+    // The rows hold every scalar field; a relation the query selects (gateway) is
+    // loaded by its own field, batched. Pothos' selection is consumed all the same
+    // (it checks that every query it hands over is used).
+    const { take = 0, skip: _skip, cursor, ..._selection } = query;
+    return this.search.page(table, filter, text, { take, ...(cursor?.id ? { cursorId: cursor.id } : {}) }, scope);
   }
 }

@@ -1,9 +1,9 @@
 // Ranked text search over the catalog, served by the trigram indexes of the
 // migration catalog_counts_and_search: a case-insensitive substring match over
-// name, title and description, ordered by how well the entry matches.
+// name, title and description, matches in the name first.
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { ValidationError } from '../errors.js';
-import type { EntryTable } from './entry-tables.js';
+import { selectFields, type EntryTable } from './entry-tables.js';
 import { catalogEnabledRule, catalogGatewayWhere, type CatalogFilter } from './filters.js';
 
 /** The indexed expression, over a table aliased `e`: it must stay the same as in the migration, or the index is not used. */
@@ -55,8 +55,8 @@ export class CatalogSearch {
    * so a word in most of a million entries costs a page, not a million scores
    * (ranking by trigram similarity scored every match: 12 s for 900,000).
    */
-  async pageIds(table: EntryTable, filter: CatalogFilter | null | undefined, text: string, page: SearchPage): Promise<string[]> {
-    const matches = await this.matching(table, filter, text);
+  async page<Row>(table: EntryTable<Row & { id: string }>, filter: CatalogFilter | null | undefined, text: string, page: SearchPage, scope: object): Promise<Row[]> {
+    const matches = await this.matching(table, filter, text, scope);
     const pattern = likePattern(text);
     const from = Prisma.raw(`"${table.table}"`);
     const columns = table.order.map((c) => `e."${c}"`).join(', ');
@@ -76,23 +76,23 @@ export class CatalogSearch {
     const groupTwo = !id ? Prisma.empty : forward ? Prisma.sql`AND (${cursorGroup} = 1 OR (${cursorGroup} = 2 AND ${beyond}))` : Prisma.sql`AND ${cursorGroup} = 2 AND ${beyond}`;
     const within = Prisma.raw(table.order.map((c) => `e."${c}" ${forward ? 'ASC' : 'DESC'}`).join(', '));
     // n numbers each group's rows in the order they were read (already reversed when backward).
-    const overall = Prisma.raw(`g ${forward ? 'ASC' : 'DESC'}, n ASC`);
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM (
+    const overall = Prisma.raw(`r.g ${forward ? 'ASC' : 'DESC'}, r.n ASC`);
+    // The page's ids in order, then their rows (every scalar field, as Prisma reads them), in one statement.
+    const rows = await this.prisma.$queryRaw<Row[]>`
+      SELECT ${Prisma.raw(selectFields(table.fields))} FROM (
         (SELECT e.id, 1 AS g, row_number() OVER () AS n FROM (
           SELECT e.id FROM ${from} e WHERE ${matches} AND ${inName} ${groupOne} ORDER BY ${within} LIMIT ${limit}) AS e)
         UNION ALL
         (SELECT e.id, 2 AS g, row_number() OVER () AS n FROM (
           SELECT e.id FROM ${from} e WHERE ${matches} AND NOT (${inName}) ${groupTwo} ORDER BY ${within} LIMIT ${limit}) AS e)
-      ) AS r
+      ) AS r JOIN ${from} e ON e.id = r.id
       ORDER BY ${overall} LIMIT ${limit}`;
-    const ids = rows.map((row) => row.id);
-    return forward ? ids : ids.reverse();
+    return forward ? rows : rows.reverse();
   }
 
   /** How many entries match, counting at most limits.countLimit of them. */
-  async count(table: EntryTable, filter: CatalogFilter | null | undefined, text: string): Promise<number> {
-    const matches = await this.matching(table, filter, text);
+  async count(table: EntryTable, filter: CatalogFilter | null | undefined, text: string, scope: object): Promise<number> {
+    const matches = await this.matching(table, filter, text, scope);
     const [row] = await this.prisma.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM (SELECT 1 FROM ${Prisma.raw(table.table)} e WHERE ${matches} LIMIT ${this.limits.countLimit}) AS m`;
     return row?.n ?? 0;
@@ -101,16 +101,29 @@ export class CatalogSearch {
   /**
    * The listing's filter as SQL. Which gateways qualify is asked of Prisma with
    * the listing's own rule (few rows, however large the catalog), so the rule
-   * has one definition: src/catalog/filters.ts.
+   * has one definition: src/catalog/filters.ts. A request (the scope) that asks
+   * for a page and its totalCount asks once.
    */
-  private async matching(table: EntryTable, filter: CatalogFilter | null | undefined, text: string): Promise<Prisma.Sql> {
-    const gateways = await this.prisma.gateway.findMany({
-      where: { AND: [catalogGatewayWhere(filter), ...(filter?.gatewayId ? [{ id: filter.gatewayId }] : [])] },
-      select: { id: true },
-    });
+  private async matching(table: EntryTable, filter: CatalogFilter | null | undefined, text: string, scope: object): Promise<Prisma.Sql> {
+    const gatewayIds = await this.qualifyingGateways(filter, scope);
     const enabled = catalogEnabledRule(filter);
-    return Prisma.sql`e.gateway_id = ANY(${gateways.map((g) => g.id)}::uuid[])
+    return Prisma.sql`e.gateway_id = ANY(${gatewayIds}::uuid[])
       ${enabled === null ? Prisma.empty : Prisma.sql`AND e.enabled = ${enabled}`}
       AND ${SEARCH_TEXT} ILIKE ${likePattern(text)}`;
+  }
+
+  private readonly gatewaysOf = new WeakMap<object, Map<string, Promise<string[]>>>();
+
+  private qualifyingGateways(filter: CatalogFilter | null | undefined, scope: object): Promise<string[]> {
+    const where = { AND: [catalogGatewayWhere(filter), ...(filter?.gatewayId ? [{ id: filter.gatewayId }] : [])] };
+    let asked = this.gatewaysOf.get(scope);
+    if (!asked) this.gatewaysOf.set(scope, (asked = new Map()));
+    const key = JSON.stringify(where);
+    let ids = asked.get(key);
+    if (!ids) {
+      ids = this.prisma.gateway.findMany({ where, select: { id: true } }).then((rows) => rows.map((g) => g.id));
+      asked.set(key, ids);
+    }
+    return ids;
   }
 }

@@ -2,6 +2,7 @@
 // key of their catalog_count rows, and the order of their listings. One
 // description per kind, so counts, search and per-gateway pages treat all four alike.
 import type { Prompt, PrismaClient, Resource, ResourceTemplate, Tool } from '../generated/prisma/client.js';
+import { getDatamodel } from '../generated/pothos-types.js';
 
 export type EntryModel = 'Tool' | 'Resource' | 'ResourceTemplate' | 'Prompt';
 
@@ -9,6 +10,8 @@ export interface EntryTable<Row extends { id: string } = { id: string }> {
   model: EntryModel;
   /** The SQL table, also the `kind` of its catalog_count rows. */
   table: 'tool' | 'resource' | 'resource_template' | 'prompt';
+  /** The model's scalar fields (Prisma's names), what a row read in SQL holds. */
+  fields: readonly string[];
   /** Listing order, as columns: unique together, so keyset pages are exact. */
   order: readonly string[];
   /**
@@ -18,6 +21,16 @@ export interface EntryTable<Row extends { id: string } = { id: string }> {
    */
   orderBy: Record<string, 'asc'>[];
   delegate(prisma: PrismaClient): EntryDelegate<Row>;
+}
+
+/** A model field's column: every @map of the catalog tables is the field's snake_case. */
+export const columnOf = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** `e."input_schema" AS "inputSchema", …`: SQL that reads these fields of table `e` under Prisma's names. */
+export const selectFields = (fields: readonly string[]) => fields.map((f) => `e."${columnOf(f)}" AS "${f}"`).join(', ');
+
+function scalarFields(model: EntryModel): string[] {
+  return getDatamodel().datamodel.models[model]!.fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum').map((f) => f.name);
 }
 
 /** What the read path needs of a Prisma model delegate; the four share it. */
@@ -33,6 +46,7 @@ export const ENTRY_TABLES: {
 } = {
   Tool: {
     model: 'Tool',
+    fields: scalarFields('Tool'),
     table: 'tool',
     order: ['name', 'id'],
     orderBy: [{ name: 'asc' }],
@@ -40,6 +54,7 @@ export const ENTRY_TABLES: {
   },
   Resource: {
     model: 'Resource',
+    fields: scalarFields('Resource'),
     table: 'resource',
     order: ['uri', 'id'],
     orderBy: [{ uri: 'asc' }, { id: 'asc' }],
@@ -47,6 +62,7 @@ export const ENTRY_TABLES: {
   },
   ResourceTemplate: {
     model: 'ResourceTemplate',
+    fields: scalarFields('ResourceTemplate'),
     table: 'resource_template',
     order: ['uri_template', 'id'],
     orderBy: [{ uriTemplate: 'asc' }, { id: 'asc' }],
@@ -54,6 +70,7 @@ export const ENTRY_TABLES: {
   },
   Prompt: {
     model: 'Prompt',
+    fields: scalarFields('Prompt'),
     table: 'prompt',
     order: ['name', 'id'],
     orderBy: [{ name: 'asc' }],

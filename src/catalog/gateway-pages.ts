@@ -5,11 +5,11 @@
 // and rows come back as plain objects: this path avoids the ORM's nested result
 // processing, which cost five times the SQL for a page of 50 gateways.
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import type { EntryTable } from './entry-tables.js';
+import { selectFields, type EntryTable } from './entry-tables.js';
 
 export interface GatewayPageSpec {
   table: EntryTable;
-  /** Model fields to read besides id and gatewayId (Prisma's names; columns are their snake_case). */
+  /** Model fields to read besides id and gatewayId (Prisma's names). */
   fields: readonly string[];
   /** Rows per gateway, one more than the page to tell whether another follows. */
   limit: number;
@@ -26,14 +26,10 @@ export interface GatewayPage {
   total: number;
 }
 
-const column = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
 export async function gatewayPages(prisma: PrismaClient, spec: GatewayPageSpec, gatewayIds: readonly string[]): Promise<Map<string, GatewayPage>> {
   const { table } = spec;
   const fields = spec.fields.filter((f) => f !== 'id' && f !== 'gatewayId');
-  const select = Prisma.raw(
-    [`e.id`, `e.gateway_id AS "gatewayId"`, ...fields.map((f) => `e."${column(f)}" AS "${f}"`)].join(', '),
-  );
+  const select = Prisma.raw(selectFields(['id', 'gatewayId', ...fields]));
   const order = table.order.map((c) => `e."${c}"`).join(', ');
   const cursorOrder = Prisma.raw(table.order.map((c) => `k."${c}"`).join(', '));
   const from = Prisma.raw(`"${table.table}"`);

@@ -6,7 +6,6 @@ import { resolveCursorConnection, type DefaultConnectionArguments, type PageInfo
 import { GraphQLError, Kind, type FragmentDefinitionNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { EntryTable } from '../catalog/entry-tables.js';
 import { gatewayPages, type GatewayPage, type GatewayPageSpec } from '../catalog/gateway-pages.js';
-import { getDatamodel } from '../generated/pothos-types.js';
 import type { GraphQLContext } from './context.js';
 
 interface Batch {
@@ -35,13 +34,6 @@ function load(ctx: GraphQLContext, spec: GatewayPageSpec, gatewayId: string): Pr
   batch.gatewayIds.push(gatewayId);
   return batch.pages.then((pages) => pages.get(gatewayId) ?? { rows: [], total: 0 });
 }
-
-const SCALARS = new Map(
-  Object.entries(getDatamodel().datamodel.models).map(([name, model]) => [
-    name,
-    new Set(model.fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum').map((f) => f.name)),
-  ]),
-);
 
 /** The field names selected under edges { node { … } }, through fragments. */
 function nodeFields(info: GraphQLResolveInfo): Set<string> {
@@ -92,8 +84,8 @@ export async function gatewayEntries<Row extends { id: string }>(
   ctx: GraphQLContext,
   info: GraphQLResolveInfo,
 ): Promise<EntriesConnection<Row>> {
-  const scalars = SCALARS.get(table.model)!;
-  const fields = [...nodeFields(info)].filter((name) => scalars.has(name)).sort();
+  const selected = nodeFields(info);
+  const fields = table.fields.filter((name) => selected.has(name));
   let total = 0;
   const connection = await resolveCursorConnection(
     { args, toCursor: (row) => formatPrismaCursor(row as Record<string, unknown>, 'id') },

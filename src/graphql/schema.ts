@@ -1,5 +1,6 @@
 // The schema index: imports every type file, nothing else.
-import { lexicographicSortSchema } from 'graphql';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { GraphQLObjectType, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './types/scalars.js';
 import './types/enums.js';
@@ -24,4 +25,23 @@ builder.queryType({ authScopes: { read: true } });
 builder.mutationType({});
 builder.subscriptionType({});
 
-export const schema = lexicographicSortSchema(builder.toSchema());
+/** The nodes whose global id is their model's `id` column (`id: { field: 'id' }`). */
+const MODEL_NODES = ['Gateway', 'Tool', 'Resource', 'ResourceTemplate', 'Prompt', 'ApiToken'];
+
+/**
+ * Pothos' relay plugin resolves each node's `id` through an async wrapper: one
+ * promise per node, which takes graphql-js off its synchronous path for every
+ * object of a page. On a dashboard page of 50 gateways with 20 tools each that
+ * was a third of the request's CPU. These ids are the model's own column, so
+ * they are encoded synchronously instead, into the same global id.
+ */
+function withSynchronousNodeIds(schema: GraphQLSchema): GraphQLSchema {
+  for (const name of MODEL_NODES) {
+    const type = schema.getType(name);
+    if (!(type instanceof GraphQLObjectType)) throw new Error(`${name} is not an object type of the schema`);
+    type.getFields().id!.resolve = (parent: { id: string }) => encodeGlobalID(name, parent.id);
+  }
+  return schema;
+}
+
+export const schema = withSynchronousNodeIds(lexicographicSortSchema(builder.toSchema()));

@@ -52,8 +52,9 @@ describe.each(backends)('catalog search on %s', (backend) => {
   describe.runIf(backendAvailable(backend))('', () => {
     let t: TestApp;
     let world: Awaited<ReturnType<typeof seedSearchWorld>>;
+    let statements: string[] = [];
     beforeAll(async () => {
-      t = await startTestApp({ backend, env: { SEARCH_COUNT_LIMIT: '20', SEARCH_MAX_CHARS: '40' } });
+      t = await startTestApp({ backend, env: { SEARCH_COUNT_LIMIT: '20', SEARCH_MAX_CHARS: '40' }, onQuery: (sql) => statements.push(sql) });
       world = await seedSearchWorld(t.app.db.prisma);
     });
     afterAll(() => t?.close());
@@ -76,7 +77,7 @@ describe.each(backends)('catalog search on %s', (backend) => {
     test('the listing filters still apply: unavailable gateways and disabled entries when asked, one gateway', async () => {
       const { data } = await t.gql(
         `query($id: ID!) {
-          all: tools(filter: { search: "deploy", includeUnavailable: true }) { totalCount edges { node { name } } }
+          all: tools(filter: { search: "deploy", includeUnavailable: true }) { totalCount edges { node { name gateway { name } } } }
           one: tools(filter: { search: "deploy", gatewayId: $id, gatewayStatus: [UNREACHABLE] }) { totalCount edges { node { name } } }
         }`,
         { id: Buffer.from(`Gateway:${world.down.id}`).toString('base64') },
@@ -84,7 +85,17 @@ describe.each(backends)('catalog search on %s', (backend) => {
       expect(data.all.totalCount).toBe(6);
       expect(new Set(names(data.all))).toEqual(new Set(['live__deploy', 'live__redeploy_service', 'live__status', 'live__notes', 'live__hidden_deploy', 'down__deploy']));
       expect(names(data.one)).toEqual(['down__deploy']);
+      // Every field of a node answers, its gateway included.
+      for (const { node } of data.all.edges) expect(node.gateway.name).toBe(node.name.split('__')[0]);
       expect(data.one.totalCount).toBe(1);
+    });
+
+    test('a page with its totalCount is three statements: the qualifying gateways (asked once), the page, the bounded count', async () => {
+      statements = [];
+      const { data } = await t.gql(`{ tools(first: 5, filter: { search: "widget" }) { totalCount edges { node { name } } } }`);
+      expect(data.tools.edges).toHaveLength(5);
+      expect(statements.filter((s) => !/ILIKE/.test(s))).toHaveLength(1);
+      expect(statements).toHaveLength(3);
     });
 
     test("LIKE's own characters in the text match only themselves", async () => {

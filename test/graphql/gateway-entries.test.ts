@@ -103,3 +103,17 @@ describe.each(backends)('gateway entry connections on %s', (backend) => {
     });
   });
 });
+
+test('node ids resolve synchronously, to the same global id Relay decodes', async () => {
+  const { schema } = await import('../../src/graphql/schema.js');
+  const { decodeGlobalID } = await import('@pothos/plugin-relay');
+  const { GraphQLObjectType } = await import('graphql');
+  for (const name of ['Gateway', 'Tool', 'Resource', 'ResourceTemplate', 'Prompt', 'ApiToken']) {
+    const type = schema.getType(name);
+    if (!(type instanceof GraphQLObjectType)) throw new Error(name);
+    // A promise per node takes graphql-js off its synchronous path for the whole page.
+    const id = type.getFields().id!.resolve!({ id: '0190f5d2-7000-7000-8000-000000000001' }, {}, {}, {} as never);
+    expect(typeof id).toBe('string');
+    expect(decodeGlobalID(id as string)).toEqual({ typename: name, id: '0190f5d2-7000-7000-8000-000000000001' });
+  }
+});

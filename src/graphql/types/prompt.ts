@@ -40,7 +40,7 @@ builder.queryField('prompts', (t) =>
     type: 'Prompt',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Prompt, catalogFilterArgs(args.filter))),
-    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Prompt, query, catalogFilterArgs(args.filter))),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Prompt, catalogFilterArgs(args.filter), ctx)),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Prompt, query, catalogFilterArgs(args.filter), ctx)),
   }),
 );

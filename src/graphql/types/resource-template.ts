@@ -21,7 +21,7 @@ builder.queryField('resourceTemplates', (t) =>
     type: 'ResourceTemplate',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.ResourceTemplate, catalogFilterArgs(args.filter))),
-    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.ResourceTemplate, query, catalogFilterArgs(args.filter))),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.ResourceTemplate, catalogFilterArgs(args.filter), ctx)),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.ResourceTemplate, query, catalogFilterArgs(args.filter), ctx)),
   }),
 );

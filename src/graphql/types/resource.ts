@@ -22,7 +22,7 @@ builder.queryField('resources', (t) =>
     type: 'Resource',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Resource, catalogFilterArgs(args.filter))),
-    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Resource, query, catalogFilterArgs(args.filter))),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Resource, catalogFilterArgs(args.filter), ctx)),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Resource, query, catalogFilterArgs(args.filter), ctx)),
   }),
 );

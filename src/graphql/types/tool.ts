@@ -23,7 +23,7 @@ builder.queryField('tools', (t) =>
     type: 'Tool',
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
-    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Tool, catalogFilterArgs(args.filter))),
-    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Tool, query, catalogFilterArgs(args.filter))),
+    totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Tool, catalogFilterArgs(args.filter), ctx)),
+    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Tool, query, catalogFilterArgs(args.filter), ctx)),
   }),
 );
