@@ -12,6 +12,8 @@ export interface EntryTable<Row extends { id: string } = { id: string }> {
   table: 'tool' | 'resource' | 'resource_template' | 'prompt';
   /** The model's scalar fields (Prisma's names), what a row read in SQL holds. */
   fields: readonly string[];
+  /** Those of them that are instants (DateTime). */
+  dateFields: readonly string[];
   /** Listing order, as columns: unique together, so keyset pages are exact. */
   order: readonly string[];
   /**
@@ -29,8 +31,10 @@ export const columnOf = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.
 /** `e."input_schema" AS "inputSchema", …`: SQL that reads these fields of table `e` under Prisma's names. */
 export const selectFields = (fields: readonly string[]) => fields.map((f) => `e."${columnOf(f)}" AS "${f}"`).join(', ');
 
-function scalarFields(model: EntryModel): string[] {
-  return getDatamodel().datamodel.models[model]!.fields.filter((f) => f.kind === 'scalar' || f.kind === 'enum').map((f) => f.name);
+function scalarFields(model: EntryModel, type?: string): string[] {
+  return getDatamodel()
+    .datamodel.models[model]!.fields.filter((f) => (f.kind === 'scalar' || f.kind === 'enum') && (!type || f.type === type))
+    .map((f) => f.name);
 }
 
 /** What the read path needs of a Prisma model delegate; the four share it. */
@@ -47,6 +51,7 @@ export const ENTRY_TABLES: {
   Tool: {
     model: 'Tool',
     fields: scalarFields('Tool'),
+    dateFields: scalarFields('Tool', 'DateTime'),
     table: 'tool',
     order: ['name', 'id'],
     orderBy: [{ name: 'asc' }],
@@ -55,6 +60,7 @@ export const ENTRY_TABLES: {
   Resource: {
     model: 'Resource',
     fields: scalarFields('Resource'),
+    dateFields: scalarFields('Resource', 'DateTime'),
     table: 'resource',
     order: ['uri', 'id'],
     orderBy: [{ uri: 'asc' }, { id: 'asc' }],
@@ -63,6 +69,7 @@ export const ENTRY_TABLES: {
   ResourceTemplate: {
     model: 'ResourceTemplate',
     fields: scalarFields('ResourceTemplate'),
+    dateFields: scalarFields('ResourceTemplate', 'DateTime'),
     table: 'resource_template',
     order: ['uri_template', 'id'],
     orderBy: [{ uriTemplate: 'asc' }, { id: 'asc' }],
@@ -71,6 +78,7 @@ export const ENTRY_TABLES: {
   Prompt: {
     model: 'Prompt',
     fields: scalarFields('Prompt'),
+    dateFields: scalarFields('Prompt', 'DateTime'),
     table: 'prompt',
     order: ['name', 'id'],
     orderBy: [{ name: 'asc' }],

@@ -36,24 +36,26 @@ export async function gatewayPages(prisma: PrismaClient, spec: GatewayPageSpec, 
   const bound = (id: string | undefined, op: '>' | '<') =>
     id ? Prisma.sql`AND (${Prisma.raw(order)}) ${Prisma.raw(op)} (SELECT ${cursorOrder} FROM ${from} k WHERE k.id = ${id}::uuid)` : Prisma.empty;
   const direction = Prisma.raw(table.order.map((c) => `e."${c}" ${spec.inverted ? 'DESC' : 'ASC'}`).join(', '));
-  const rows = await prisma.$queryRaw<({ parentId: string; parentTotal: number; rowOrder: unknown } & Record<string, unknown>)[]>`
-    SELECT g.id AS "parentId", coalesce(c.entries, 0)::int AS "parentTotal", p.*
-    FROM unnest(${gatewayIds}::uuid[]) WITH ORDINALITY AS g(id, ord)
-    LEFT JOIN catalog_count c ON c.gateway_id = g.id AND c.kind = ${table.table}
-    LEFT JOIN LATERAL (
-      -- Numbered after the LIMIT, so the index still stops at the page.
-      SELECT q.*, row_number() OVER () AS "rowOrder" FROM (
+  // One row per gateway, its entries as one JSON array: a driver decodes one
+  // value per gateway instead of one per field of every entry (on PGlite that
+  // decoding was a third of the page's time).
+  const rows = await prisma.$queryRaw<{ parentId: string; parentTotal: number; entries: Record<string, unknown>[] }[]>`
+    SELECT g.id AS "parentId", coalesce(c.entries, 0)::int AS "parentTotal", p.entries
+    FROM unnest(${gatewayIds}::uuid[]) AS g(id)
+    CROSS JOIN LATERAL (
+      SELECT coalesce(json_agg(q), '[]') AS entries FROM (
         SELECT ${select} FROM ${from} e
         WHERE e.gateway_id = g.id ${bound(spec.after, '>')} ${bound(spec.before, '<')}
         ORDER BY ${direction} LIMIT ${spec.limit}
       ) AS q
-    ) AS p ON true
-    ORDER BY g.ord, p."rowOrder"`;
+    ) AS p
+    LEFT JOIN catalog_count c ON c.gateway_id = g.id AND c.kind = ${table.table}`;
   const pages = new Map<string, GatewayPage>();
-  for (const { parentId, parentTotal, rowOrder: _order, ...row } of rows) {
-    let page = pages.get(parentId);
-    if (!page) pages.set(parentId, (page = { rows: [], total: parentTotal }));
-    if (row.id !== null) page.rows.push(row);
+  const dates = fields.filter((f) => table.dateFields.includes(f));
+  for (const { parentId, parentTotal, entries } of rows) {
+    // JSON has no instants: what the driver would have made a Date is one again.
+    for (const entry of entries) for (const f of dates) if (entry[f] != null) entry[f] = new Date(entry[f] as string);
+    pages.set(parentId, { rows: entries, total: parentTotal });
   }
   return pages;
 }
