@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { databaseTarget, openDatabase, type Database } from './db/database.js';
 import { EventBus } from './events/event-bus.js';
 import { createGatewayService } from './federation/create-gateway-service.js';
+import type { PeerOperation } from './federation/gateway-service.js';
 import { refreshFingerprints } from './federation/refingerprint.js';
 import { createHealthChecker } from './health/create-health-checker.js';
 import type { Services } from './graphql/context.js';
@@ -80,7 +81,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       : EventBus.inProcess(logger, config.SUBSCRIPTION_BUFFER);
     events.onBroadcast((message) => metrics.eventsPublished.inc({ type: message.type }));
     const identity = await FederationIdentity.load(db.prisma);
-    const federation = createGatewayService(config, db.prisma, events, box, logger, identity);
+    const onPeerOperation = (operation: PeerOperation) => metrics.peerOperation(operation);
+    const federation = createGatewayService(config, db.prisma, events, box, logger, identity, onPeerOperation);
     const health = createHealthChecker(config, {
       db,
       events,
@@ -92,6 +94,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         metrics.healthChecks.inc({ outcome: 'ok' }, sweep.checked - sweep.failed);
         metrics.healthChecks.inc({ outcome: 'failed' }, sweep.failed);
       },
+      onPeerOperation,
     });
     const tracker = new RequestTracker();
     const sessions = new OpenSessions(db.prisma, logger);

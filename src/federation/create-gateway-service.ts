@@ -7,12 +7,23 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import type { FederationIdentity } from '../mcp/federation-identity.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { GatewayService } from './gateway-service.js';
+import { GatewayService, type GatewayServiceOptions } from './gateway-service.js';
 import { createHttpAgent } from './http-agent.js';
 import { createPeerAccess } from './peer-probe.js';
 
-/** `identity`: a peer that already reaches this deployment is refused at every probe (FederationLoopError). */
-export function createGatewayService(config: Config, prisma: PrismaClient, events: EventBus, box: SecretBox, logger: Logger, identity?: FederationIdentity) {
+/**
+ * `identity`: a peer that already reaches this deployment is refused at every probe (FederationLoopError).
+ * `onPeerOperation`: told of each probe and catalog sync (metrics).
+ */
+export function createGatewayService(
+  config: Config,
+  prisma: PrismaClient,
+  events: EventBus,
+  box: SecretBox,
+  logger: Logger,
+  identity?: FederationIdentity,
+  onPeerOperation?: GatewayServiceOptions['onPeerOperation'],
+) {
   const http = createHttpAgent({
     connectTimeoutMs: config.PEER_TIMEOUT_MS,
     headersTimeoutMs: config.PEER_TIMEOUT_MS,
@@ -39,6 +50,7 @@ export function createGatewayService(config: Config, prisma: PrismaClient, event
     naming: { separator: config.TOOL_NAME_SEPARATOR, maxLength: config.TOOL_NAME_MAX_LENGTH },
     urlPolicy: { blockPrivateNetworks: config.PEER_BLOCK_PRIVATE_NETWORKS },
     logger,
+    onPeerOperation,
   });
   return { gateways, peers, http, close: () => http.close() };
 }

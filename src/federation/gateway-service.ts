@@ -58,6 +58,22 @@ export interface RefreshOptions {
   latencyMs?: number;
 }
 
+/**
+ * One operation with a peer as it ended (metrics). `probe`: connecting to the
+ * peer and reading its capabilities and catalog; `sync`: the transaction that
+ * writes a probed catalog; `health_check`: one check of one gateway by the
+ * health checker (which reports those).
+ */
+export interface PeerOperation {
+  operation: 'probe' | 'sync' | 'health_check';
+  /** Null for a registration that stored no gateway (a registration's probe and sync are reported under the new id once it is stored). */
+  gatewayId: string | null;
+  ok: boolean;
+  /** What it failed with (a PeerConnectionError when the peer failed); undefined when ok. */
+  error?: unknown;
+  durationMs: number;
+}
+
 export interface GatewayServiceOptions {
   prisma: PrismaClient;
   events: EventBus;
@@ -66,6 +82,15 @@ export interface GatewayServiceOptions {
   naming: NamingRules;
   urlPolicy: UrlPolicyOptions;
   logger: Logger;
+  /** Told of each probe and catalog sync as it ends (metrics); must not throw. */
+  onPeerOperation?: (operation: PeerOperation) => void;
+}
+
+/** Options of a write: `name` for its NameConflictError; `sync` marks the write of a probed catalog (timed and reported) and gives its gateway's id. */
+interface WriteOptions<T> {
+  name?: string;
+  /** The gateway's id, or how to read it from the result (a registration's, known once written; reported as null if the write failed). */
+  sync?: string | ((result: T) => string);
 }
 
 type Tx = Prisma.TransactionClient;
@@ -83,8 +108,8 @@ export class GatewayService {
     const fingerprint = authFingerprint(valid.url, valid.auth, this.o.box);
     await assertNotDuplicate(this.o.prisma, fingerprint, null);
 
-    const snapshot = await this.probe({ gatewayId: null, url: valid.url, transport: valid.transport, auth: valid.auth });
-    const { gateway, events } = await this.write(async (tx) => {
+    const { snapshot, probed } = await this.timedProbe({ gatewayId: null, url: valid.url, transport: valid.transport, auth: valid.auth });
+    const written = this.write(async (tx) => {
       await assertNotDuplicate(tx, fingerprint, null, { lock: true });
       const created = await tx.gateway.create({
         data: {
@@ -103,7 +128,18 @@ export class GatewayService {
       const report = await syncCatalog(tx, created.id, created.slug, this.o.naming, snapshot.catalog);
       const added = await this.o.events.record(tx, 'GATEWAY_ADDED', created.id, { name: created.name, catalog: report });
       return { gateway: created, events: [added] };
-    }, valid.name);
+    }, { name: valid.name, sync: (result) => result.gateway.id });
+    // Only now has the gateway an id: its probe counts under it (under none when nothing was stored).
+    const { gateway, events } = await written.then(
+      (result) => {
+        probed(result.gateway.id);
+        return result;
+      },
+      (error: unknown) => {
+        probed(null);
+        throw error;
+      },
+    );
     this.o.logger.info({ gatewayId: gateway.id, url: gateway.url, actor: currentActor() }, 'registered gateway');
     this.broadcast(events);
     return gateway;
@@ -156,7 +192,7 @@ export class GatewayService {
         ];
         if (report && changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
         return { gateway: updated, events: out };
-      }, naming.name);
+      }, { name: naming.name, sync: snapshot ? id : undefined });
       // The names of the fields asked for, never their values: auth holds secrets.
       const fields = Object.keys(patch).filter((key) => patch[key as keyof GatewayPatch] !== undefined).sort();
       this.o.logger.info({ gatewayId: id, fields, reconnected: reconnect, actor: currentActor() }, 'updated gateway');
@@ -201,7 +237,7 @@ export class GatewayService {
         const out = [await this.o.events.record(tx, type, id, statusPayload(current, updated, enabled ? 'enabled' : 'disabled'))];
         if (report && changedAnything(report)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: report }));
         return { gateway: updated, events: out };
-      });
+      }, { sync: snapshot ? id : undefined });
       this.o.logger.info({ gatewayId: id, actor: currentActor() }, enabled ? 'enabled gateway' : 'disabled gateway');
       this.broadcast(events);
       return { gateway, changed: true };
@@ -242,7 +278,7 @@ export class GatewayService {
         }
         if (changedAnything(sync)) out.push(await this.o.events.record(tx, 'GATEWAY_CATALOG_CHANGED', id, { catalog: sync }));
         return { gateway: updated, report: sync, events: out };
-      });
+      }, { sync: id });
       this.o.logger.info({ gatewayId: id, report, actor: currentActor() }, 'refreshed gateway');
       this.broadcast(events);
       return { gateway, report };
@@ -273,11 +309,27 @@ export class GatewayService {
     return this.probe(storedTarget(gateway, this.o.box), signal);
   }
 
-  /** The probe, with a line for each failure: reason and status, never the credentials. */
+  /** The probe of a gateway that exists, reported under its id. */
   private async probe(target: PeerTarget, signal?: AbortSignal): Promise<PeerSnapshot> {
+    const { snapshot, probed } = await this.timedProbe(target, signal);
+    probed(target.gatewayId);
+    return snapshot;
+  }
+
+  /**
+   * The probe, timed, with a line for each failure: reason and status, never the
+   * credentials. A failure is reported at once, under the target's gateway id; a
+   * success when the caller calls `probed` with the id (a registration's is known
+   * only once it is stored).
+   */
+  private async timedProbe(target: PeerTarget, signal?: AbortSignal): Promise<{ snapshot: PeerSnapshot; probed: (gatewayId: string | null) => void }> {
+    const started = performance.now();
     try {
-      return await this.o.probe(target, signal);
+      const snapshot = await this.o.probe(target, signal);
+      const durationMs = performance.now() - started;
+      return { snapshot, probed: (gatewayId) => this.o.onPeerOperation?.({ operation: 'probe', gatewayId, ok: true, durationMs }) };
     } catch (error) {
+      this.o.onPeerOperation?.({ operation: 'probe', gatewayId: target.gatewayId, ok: false, error, durationMs: performance.now() - started });
       if (error instanceof PeerConnectionError) {
         const { reason, status, message } = error;
         this.o.logger.warn({ gatewayId: target.gatewayId, url: target.url, reason, status, message, actor: currentActor() }, 'peer connection failed');
@@ -291,11 +343,21 @@ export class GatewayService {
     return { authType: stored.authType, authPublic: (stored.authPublic ?? undefined) as Prisma.InputJsonObject | undefined, authSecret: stored.authSecret };
   }
 
-  /** One transaction; a unique violation anywhere in it is a name conflict. */
-  private async write<T>(work: (tx: Tx) => Promise<T>, name?: string): Promise<T> {
+  /** One transaction; a unique violation anywhere in it is a name conflict. A sync is timed and reported. */
+  private async write<T>(work: (tx: Tx) => Promise<T>, { name, sync }: WriteOptions<T> = {}): Promise<T> {
+    const started = performance.now();
     try {
-      return await this.o.prisma.$transaction(work, TX_OPTIONS);
+      const result = await this.o.prisma.$transaction(work, TX_OPTIONS);
+      if (sync !== undefined) {
+        const gatewayId = typeof sync === 'string' ? sync : sync(result);
+        this.o.onPeerOperation?.({ operation: 'sync', gatewayId, ok: true, durationMs: performance.now() - started });
+      }
+      return result;
     } catch (error) {
+      if (sync !== undefined) {
+        const gatewayId = typeof sync === 'string' ? sync : null;
+        this.o.onPeerOperation?.({ operation: 'sync', gatewayId, ok: false, error, durationMs: performance.now() - started });
+      }
       if (isUniqueViolation(error)) throw new NameConflictError(name ?? 'an entry name');
       throw error;
     }

@@ -30,6 +30,8 @@ export interface HealthDeps {
   logger: Logger;
   /** Told of each finished sweep of this worker (metrics). */
   onSweep?: HealthCheckerOptions['onSweep'];
+  /** Told of each health check of one gateway, of the sweeps and checkGatewayHealth alike (metrics). */
+  onPeerOperation?: HealthCheckerOptions['onPeerOperation'];
 }
 
 /** Unset LEADER_ELECTION follows what the deployment has: Redis, else PostgreSQL, else PGlite alone. */
@@ -76,6 +78,7 @@ export function createHealthChecker(config: Config, deps: HealthDeps): { checker
     logger: deps.logger.child({ component: 'health', instanceId }),
     instanceId,
     onSweep: deps.onSweep,
+    onPeerOperation: deps.onPeerOperation,
     settings: {
       intervalMs: config.HEALTH_CHECK_INTERVAL_MS,
       concurrency: config.HEALTH_CHECK_CONCURRENCY,

@@ -6,7 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { GatewayDisabledError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { GatewayService, RefreshOptions } from '../federation/gateway-service.js';
+import type { GatewayService, PeerOperation, RefreshOptions } from '../federation/gateway-service.js';
 import type { FetchLike } from '../federation/http-agent.js';
 import { classifyError } from '../federation/peer-errors.js';
 import type { PeerAccess } from '../federation/peer-probe.js';
@@ -45,6 +45,12 @@ export interface HealthCheckerOptions {
   instanceId: string;
   /** Told of each finished sweep (metrics, benchmarks). */
   onSweep?: (sweep: SweepRecord) => void;
+  /**
+   * Told of each health check of one gateway whose result is used, of the
+   * sweeps and checkNow alike (metrics); must not throw. Resyncs are the
+   * gateway service's to report.
+   */
+  onPeerOperation?: (operation: PeerOperation) => void;
   /**
    * Other background work of the leader (event log pruning), run for the
    * length of each term: `fence` goes first in each of its transactions, and
@@ -173,7 +179,9 @@ export class HealthChecker {
     const gateway = await this.o.prisma.gateway.findUnique({ where: { id }, select: { ...GATEWAY_COLUMNS, enabled: true } });
     if (!gateway) throw new NotFoundError('gateway', id);
     if (!gateway.enabled) throw new GatewayDisabledError(id);
+    const started = performance.now();
     const outcome = await checkPeer(this.o.peers, storedTarget(gateway, this.o.box), this.s.timeoutMs);
+    this.checked(id, outcome, started);
     const recorded = await this.apply(gateway, outcome, null, null);
     // Deleted while we checked: there is no gateway left to show the result on.
     if (!recorded.written && (await this.o.prisma.gateway.count({ where: { id } })) === 0) throw new NotFoundError('gateway', id);
@@ -256,9 +264,11 @@ export class HealthChecker {
   private async checkDue(gateway: Gw, leading: Leading, nominal: number, counts: { checked: number; failed: number }): Promise<void> {
     const { term } = leading;
     try {
+      const started = performance.now();
       const outcome = await checkPeer(this.o.peers, storedTarget(gateway, this.o.box), this.s.timeoutMs, term.signal);
-      // The term ended while we waited on the peer: this result is no longer ours to write.
+      // The term ended while we waited on the peer: this result is no longer ours to write (nor to count).
       if (term.signal.aborted) return;
+      this.checked(gateway.id, outcome, started);
       counts.checked++;
       if (!outcome.ok) counts.failed++;
       this.o.logger.debug({ gatewayId: gateway.id, ok: outcome.ok, term: String(term.number) }, 'health check');
@@ -270,6 +280,16 @@ export class HealthChecker {
       if (term.signal.aborted) return;
       this.resyncFailed(gateway.id, error);
     }
+  }
+
+  /** Reports one health check as it ended. */
+  private checked(gatewayId: string, outcome: CheckOutcome, started: number): void {
+    const durationMs = performance.now() - started;
+    this.o.onPeerOperation?.(
+      outcome.ok
+        ? { operation: 'health_check', gatewayId, ok: true, durationMs }
+        : { operation: 'health_check', gatewayId, ok: false, error: outcome.error, durationMs },
+    );
   }
 
   /**

@@ -5,6 +5,9 @@
 // Prometheus); the gauges that describe state (catalog, gateways, leader,
 // sessions) are read when /metrics is scraped, never maintained per write.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FederationLoopError } from '../errors.js';
+import type { PeerOperation } from '../federation/gateway-service.js';
+import { PeerConnectionError, type PeerFailureReason } from '../federation/peer-errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 
@@ -16,6 +19,24 @@ export const MAX_OPERATION_NAMES = 100;
 const GRAPHQL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // A forwarded call is bounded by TOOL_CALL_TIMEOUT_MS (60 s by default).
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// A probe by PEER_RETRY_TOTAL_MS (30 s by default), a health check by HEALTH_CHECK_TIMEOUT_MS (10 s).
+const PEER_BUCKETS = CALL_BUCKETS;
+
+/** The gateway_id of a peer operation that has no gateway: a registration that stored none. */
+export const NO_GATEWAY = 'none';
+
+/**
+ * The `reason` of a failed peer operation, from a fixed set: the peer's failure
+ * (PeerConnectionError.reason), LOOP (the peer already reaches this deployment),
+ * or OTHER (anything else: a database error, a name conflict, a stale term).
+ */
+export type PeerOperationReason = PeerFailureReason | 'LOOP' | 'OTHER';
+
+export function peerOperationReason(error: unknown): PeerOperationReason {
+  if (error instanceof PeerConnectionError) return error.reason;
+  if (error instanceof FederationLoopError) return 'LOOP';
+  return 'OTHER';
+}
 
 /** What the scrape-time gauges read: each is cheap (one SQL statement in all, and in-memory state). */
 export interface MetricSources {
@@ -45,6 +66,8 @@ export class Metrics {
   readonly forwardedCalls: Counter<'method' | 'gateway_id' | 'outcome'>;
   readonly forwardedDuration: Histogram<'method' | 'gateway_id'>;
   readonly healthChecks: Counter<'outcome'>;
+  readonly peerOperations: Counter<'operation' | 'gateway_id' | 'outcome' | 'reason'>;
+  readonly peerOperationDuration: Histogram<'operation' | 'gateway_id'>;
   readonly eventsPublished: Counter<'type'>;
   private readonly catalogEntries: Gauge<'kind'>;
   private readonly gateways: Gauge<'status'>;
@@ -90,6 +113,19 @@ export class Metrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.peerOperations = new Counter({
+      name: `${p}peer_operations_total`,
+      help: 'Operations with peers, by operation (probe, sync, health_check), gateway ("none": a registration that stored none) and outcome (ok, failed; a failure with its reason).',
+      labelNames: ['operation', 'gateway_id', 'outcome', 'reason'],
+      registers,
+    });
+    this.peerOperationDuration = new Histogram({
+      name: `${p}peer_operation_duration_seconds`,
+      help: 'Time an operation with a peer took, failed or not, by operation and gateway.',
+      labelNames: ['operation', 'gateway_id'],
+      buckets: PEER_BUCKETS,
+      registers,
+    });
     this.eventsPublished = new Counter({
       name: `${p}events_published_total`,
       help: 'Lifecycle events this worker broadcast after their commit, by type.',
@@ -113,6 +149,13 @@ export class Metrics {
   /** Where the scrape-time gauges are read from (set once the app is wired). */
   observe(sources: MetricSources): void {
     this.sources = sources;
+  }
+
+  /** Counts and times one peer operation. No URL, name or message becomes a label: a failure's reason is one of a fixed set. */
+  peerOperation({ operation, gatewayId, ok, error, durationMs }: PeerOperation): void {
+    const gateway_id = gatewayId ?? NO_GATEWAY;
+    this.peerOperations.inc(ok ? { operation, gateway_id, outcome: 'ok' } : { operation, gateway_id, outcome: 'failed', reason: peerOperationReason(error) });
+    this.peerOperationDuration.observe({ operation, gateway_id }, durationMs / 1000);
   }
 
   /** A GraphQL operation name as a label: bounded in number, whatever clients send. */

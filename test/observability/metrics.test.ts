@@ -1,14 +1,15 @@
 // GET /metrics: never open (401 without a token, 403 without the read scope,
 // METRICS_TOKEN accepted there only), Prometheus text, and counts that follow
-// what the app did: GraphQL operations by name, forwarded calls, events, the
-// catalog and gateways read at scrape time, the leader. Each app counts only
-// its own work, though several run in one process.
+// what the app did: GraphQL operations by name, forwarded calls, operations
+// with peers (probes, syncs, health checks) by gateway and outcome, events,
+// the catalog and gateways read at scrape time, the leader. Each app counts
+// only its own work, though several run in one process.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { until } from '../helpers/health.js';
-import { startPeer, type TestPeer } from '../helpers/peers.js';
-import { PEER_ENV, registered } from '../helpers/registry.js';
+import { checkHealth, until } from '../helpers/health.js';
+import { peerPool, refusedUrl, startPeer, type TestPeer } from '../helpers/peers.js';
+import { PEER_ENV, refreshGateway, registerGateway, registered, uuidOf } from '../helpers/registry.js';
 
 const TOOLS = 3;
 const METRICS_TOKEN = `metrics-${randomBytes(24).toString('hex')}`;
@@ -46,6 +47,22 @@ function parse(text: string): Sample[] {
 function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const wanted = JSON.stringify(Object.entries(labels).sort());
   return samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === wanted)?.value;
+}
+
+const PEER_OPS = 'mcp_federation_peer_operations_total';
+const PEER_DURATION_COUNT = 'mcp_federation_peer_operation_duration_seconds_count';
+const PEER_DURATION_SUM = 'mcp_federation_peer_operation_duration_seconds_sum';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const REASONS = ['DNS', 'REFUSED', 'TIMEOUT', 'TLS', 'HTTP_STATUS', 'AUTH_REJECTED', 'PROTOCOL', 'BLOCKED', 'LOOP', 'OTHER'];
+
+/** The peer operation series of one gateway: operation/outcome[/reason] -> count. */
+function peerOpsOf(samples: Sample[], gatewayId: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name !== PEER_OPS || s.labels.gateway_id !== gatewayId) continue;
+    out[[s.labels.operation, s.labels.outcome, s.labels.reason].filter(Boolean).join('/')] = s.value;
+  }
+  return out;
 }
 
 async function scrape(base: string, token?: string | null): Promise<Response> {
@@ -154,6 +171,17 @@ describe('/metrics', () => {
     expect(samples.filter((s) => s.name.startsWith('mcp_federation_forwarded_')).every((s) => !JSON.stringify(s.labels).includes('"n"'))).toBe(true);
   });
 
+  test('a registration counts its probe and its sync, ok, under the new gateway id, and times them', async () => {
+    const samples = await samplesOf(base, METRICS_TOKEN);
+    expect(peerOpsOf(samples, gatewayUuid)).toEqual({ 'probe/ok': 1, 'sync/ok': 1 });
+    for (const operation of ['probe', 'sync']) {
+      expect(valueOf(samples, PEER_DURATION_COUNT, { operation, gateway_id: gatewayUuid }), operation).toBe(1);
+      expect(valueOf(samples, PEER_DURATION_SUM, { operation, gateway_id: gatewayUuid }), operation).toBeGreaterThan(0);
+    }
+    // The forwarded call is not a peer operation: it keeps its own metric.
+    expect(samples.some((s) => s.name === PEER_OPS && s.labels.operation === 'tools/call')).toBe(false);
+  });
+
   test('reads the catalog, the gateways, the subscribers, the sessions and the leader at scrape time', async () => {
     const samples = await samplesOf(base, METRICS_TOKEN);
     expect(valueOf(samples, 'mcp_federation_catalog_entries', { kind: 'tools' })).toBe(TOOLS);
@@ -186,6 +214,7 @@ describe('/metrics', () => {
     const samples = await samplesOf(otherBase, otherToken);
     expect(samples.filter((s) => s.name === 'mcp_federation_forwarded_calls_total')).toEqual([]);
     expect(samples.filter((s) => s.name === 'mcp_federation_events_published_total')).toEqual([]);
+    expect(samples.filter((s) => s.name.startsWith('mcp_federation_peer_operation'))).toEqual([]);
     expect(valueOf(samples, 'mcp_federation_catalog_entries', { kind: 'tools' })).toBe(0);
     expect(valueOf(samples, 'mcp_federation_gateways', { status: 'ACTIVE' })).toBe(0);
     expect(samples.some((s) => s.name === 'mcp_federation_graphql_operations_total' && s.labels.operation_name === 'Register')).toBe(false);
@@ -199,14 +228,87 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics of peer operations', () => {
+  const pool = peerPool();
+  let t: TestApp;
+  let base: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { ...PEER_ENV } });
+    base = await t.app.listen();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pool.closeAll();
+  });
+
+  test('a registration against a peer that refuses counts a failed probe, with its reason, under gateway_id "none"', async () => {
+    const result = await registerGateway(t, { name: 'Nowhere', url: await refusedUrl() });
+    expect(result).toMatchObject({ __typename: 'PeerConnectionError', reason: 'REFUSED' });
+    const samples = await samplesOf(base, t.adminToken);
+    // Nothing was stored: no sync, and no probe counted as ok.
+    expect(peerOpsOf(samples, 'none')).toEqual({ 'probe/failed/REFUSED': 1 });
+    expect(valueOf(samples, PEER_DURATION_COUNT, { operation: 'probe', gateway_id: 'none' })).toBe(1);
+    expect(valueOf(samples, PEER_DURATION_COUNT, { operation: 'sync', gateway_id: 'none' })).toBeUndefined();
+  });
+
+  test('refreshes count a probe and a sync; health checks count ok and failed, with the reason', async () => {
+    const flaky = await pool.start({ tools: 1 });
+    const gateway = await registered(t, { name: 'Flaky', url: flaky.url });
+    const flakyUuid = uuidOf(gateway.id);
+    expect((await refreshGateway(t, gateway.id)).__typename).toBe('RefreshGatewaySuccess');
+    expect(peerOpsOf(await samplesOf(base, t.adminToken), flakyUuid)).toEqual({ 'probe/ok': 2, 'sync/ok': 2 });
+
+    expect(await checkHealth(t, gateway.id)).toMatchObject({ __typename: 'CheckGatewayHealthSuccess', ok: true });
+    await flaky.close();
+    expect(await checkHealth(t, gateway.id)).toMatchObject({ __typename: 'CheckGatewayHealthSuccess', ok: false, reason: 'REFUSED' });
+    expect(await refreshGateway(t, gateway.id)).toMatchObject({ __typename: 'PeerConnectionError', reason: 'REFUSED' });
+
+    const samples = await samplesOf(base, t.adminToken);
+    expect(peerOpsOf(samples, flakyUuid)).toEqual({
+      'probe/ok': 2,
+      'probe/failed/REFUSED': 1,
+      'sync/ok': 2,
+      'health_check/ok': 1,
+      'health_check/failed/REFUSED': 1,
+    });
+    expect(valueOf(samples, PEER_DURATION_COUNT, { operation: 'health_check', gateway_id: flakyUuid })).toBe(2);
+    expect(valueOf(samples, PEER_DURATION_COUNT, { operation: 'probe', gateway_id: flakyUuid })).toBe(3);
+    // Manual checks are not the sweeps' checks (this app does not lead).
+    expect(samples.filter((s) => s.name === 'mcp_federation_health_checks_total')).toEqual([]);
+  });
+
+  test('peer operation labels are bounded: operation, gateway id or none, outcome, a fixed reason; never a URL or a name', async () => {
+    const samples = (await samplesOf(base, t.adminToken)).filter((s) => s.name.startsWith('mcp_federation_peer_operation'));
+    expect(samples.length).toBeGreaterThan(0);
+    for (const { name, labels } of samples) {
+      const { operation, gateway_id, outcome, reason, le, ...rest } = labels;
+      expect(rest, name).toEqual({});
+      expect(['probe', 'sync', 'health_check']).toContain(operation);
+      expect(gateway_id === 'none' || UUID.test(gateway_id!), gateway_id).toBe(true);
+      if (name === PEER_OPS) {
+        expect(['ok', 'failed']).toContain(outcome);
+        if (outcome === 'ok') expect(reason).toBeUndefined();
+        else expect(REASONS).toContain(reason);
+        expect(le).toBeUndefined();
+      } else {
+        expect(outcome).toBeUndefined();
+        expect(reason).toBeUndefined();
+      }
+      expect(JSON.stringify(labels)).not.toMatch(/127\.0\.0\.1|Metered|Flaky|Nowhere/i);
+    }
+  });
+});
+
 describe('/metrics of a leader', () => {
   let t: TestApp;
   let peer: TestPeer;
+  let gatewayUuid: string;
 
   beforeAll(async () => {
     peer = await startPeer({ tools: 1 });
     t = await startTestApp({ env: { ...PEER_ENV, HEALTH_CHECKS: 'true', HEALTH_CHECK_INTERVAL_MS: '200', HEALTH_CHECK_SPREAD_PERCENT: '0' } });
-    await registered(t, { name: 'Checked', url: peer.url });
+    gatewayUuid = uuidOf((await registered(t, { name: 'Checked', url: peer.url })).id);
   });
   afterAll(async () => {
     await t?.close();
@@ -222,5 +324,11 @@ describe('/metrics of a leader', () => {
     expect(valueOf(samples, 'mcp_federation_leader')).toBe(1);
     expect(valueOf(samples, 'mcp_federation_leader_term')).toBeGreaterThanOrEqual(1);
     expect(valueOf(samples, 'mcp_federation_health_checks_total', { outcome: 'failed' })).toBe(0);
+    // Each check of the sweeps is a peer operation of its gateway too, timed (reported as it ends, before its sweep is).
+    const swept = valueOf(samples, 'mcp_federation_health_checks_total', { outcome: 'ok' })!;
+    expect(valueOf(samples, PEER_OPS, { operation: 'health_check', gateway_id: gatewayUuid, outcome: 'ok' })).toBeGreaterThanOrEqual(swept);
+    expect(valueOf(samples, PEER_DURATION_COUNT, { operation: 'health_check', gateway_id: gatewayUuid })).toBeGreaterThanOrEqual(swept);
+    expect(peerOpsOf(samples, gatewayUuid)).not.toHaveProperty(['health_check/failed/REFUSED']);
+    expect(Object.keys(peerOpsOf(samples, gatewayUuid)).filter((key) => key.includes('failed'))).toEqual([]);
   });
 });
