@@ -49,7 +49,7 @@ export class CatalogSearch {
   ) {}
 
   /**
-   * The ids of one page of matches, best first: entries whose name holds the
+   * One page of matches (rows with every scalar field), best first: entries whose name holds the
    * text, then those that hold it only in their title or description, each group
    * in the listing's order. Each group is read in that order with its own LIMIT,
    * so a word in most of a million entries costs a page, not a million scores
