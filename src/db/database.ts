@@ -1,16 +1,27 @@
 // One factory for both dialects: PGlite (embedded, the default) and PostgreSQL.
-// Same schema, same migrations, same queries.
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+// Same schema, same migrations, same queries. Each dialect's driver is loaded
+// only when it is opened: a process runs on one of them, and the other's
+// modules would only take memory.
+import type { PrismaPg } from '@prisma/adapter-pg';
+import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { isUpToDate, migrate, readMigrations, type Migration, type MigrationReport } from './migrator.js';
+import { hasCluster, initdbInChild } from './pglite-initdb.js';
 import { pgliteSql, pgSql, type SqlDatabase } from './sql.js';
+
+/**
+ * PostgreSQL's default, 128MB, is allocated and zeroed inside PGlite's
+ * WebAssembly heap at every start, and stays resident: about 150 MB of an
+ * idle server. One process with one connection needs far less; a table read
+ * past it comes from the data directory's files, which the OS caches anyway
+ * (and a scan of a table over a quarter of shared_buffers goes through a small
+ * ring buffer whatever the setting). Measured in bench/README.md ("Idle memory
+ * after `npm start`").
+ */
+export const PGLITE_SHARED_BUFFERS = '16MB';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
@@ -49,6 +60,7 @@ export interface OpenOptions {
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
   const migrations = await readMigrations();
   if (target.kind === 'postgres') {
+    const [{ default: pg }, { PrismaPg }] = await Promise.all([import('pg'), import('@prisma/adapter-pg')]);
     const pool = new pg.Pool({ connectionString: target.url, max: 10 });
     // An idle connection the server ends (restart, failover, admin termination)
     // must not crash the process: the pool replaces it at the next checkout.
@@ -63,9 +75,17 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     ? await lockDataDir(target.dataDir, options.onLockLost ?? (() => undefined))
     : undefined;
   try {
+    const [{ PGlite }, { pg_trgm }, { PrismaPGlite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/contrib/pg_trgm'),
+      import('pglite-prisma-adapter'),
+    ]);
+    // A new data directory is created elsewhere (see pglite-initdb.ts): here it is only opened.
+    if (target.dataDir && !target.loadDataDir && !(await hasCluster(target.dataDir))) await initdbInChild(target.dataDir);
     const pglite = await PGlite.create({
       // The catalog search index (migration catalog_counts_and_search) needs it.
       extensions: { pg_trgm },
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
     });

@@ -1,7 +1,8 @@
-// src/main.ts as a child process, the way `npm start` runs it, with its output
-// captured for assertions. `node --import tsx` rather than `npx tsx`: no npx
-// resolution and no tsx CLI in between, so signals reach main.ts directly and a
-// start costs one Node process instead of two.
+// src/main.ts as a child process, with its output captured for assertions.
+// By default `node --import tsx src/main.ts`: no npm, no build, one Node
+// process, signals straight to main.ts. With { npmStart: true }, `npm start`
+// itself, exactly what a user types: the build of scripts/build.mjs, then the
+// compiled bundle, signals passed on by npm.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configSchema } from '../../src/config.js';
@@ -28,10 +29,11 @@ const running = new Set<ChildProcess>();
  * variable the app reads (a CI machine's DATABASE_URL or REDIS_URL must not leak
  * into a test that means the embedded defaults).
  */
-export function startMain(env: Record<string, string>): MainProcess {
+export function startMain(env: Record<string, string>, options: { npmStart?: boolean } = {}): MainProcess {
   const inherited = { ...process.env };
   for (const key of Object.keys(configSchema.shape)) delete inherited[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [command, args] = options.npmStart ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

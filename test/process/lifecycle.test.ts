@@ -1,5 +1,7 @@
-// src/main.ts as users run it: a first start on an empty data directory, a
-// second process refused on the same directory, a graceful SIGTERM, a restart.
+// The service as users run it: a first start with `npm start` on an empty data
+// directory (the build, the compiled bundle, the database created by a child
+// process), a second process refused on the same directory, a graceful SIGTERM
+// through npm, a restart.
 // The steps share one data directory and run in order; a fresh on-disk PGlite
 // costs seconds, so there is exactly one of them.
 import { randomBytes } from 'node:crypto';
@@ -134,7 +136,7 @@ describe('src/main.ts lifecycle', () => {
 
   it('starts with no configuration but a data directory: PGlite there, migrations, one admin token, GraphiQL', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mcpg-lifecycle-'));
-    first = startMain({ DATA_DIR: dataDir, PORT: '0', SHUTDOWN_TIMEOUT_MS: '30000' });
+    first = startMain({ DATA_DIR: dataDir, PORT: '0', SHUTDOWN_TIMEOUT_MS: '30000' }, { npmStart: true });
     url = await first.listening(START_TIMEOUT);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const graphiqlUrl = (await first.waitForStdout(/^GraphiQL: (\S+)/m))[1];
