@@ -34,7 +34,7 @@ const total = gateways * perGateway;
 const conditions = await runConditions(Number(values['wait-idle']));
 const log = (message: string) => process.stderr.write(`[catalog-growth] ${message}\n`);
 
-const database = await openBenchDatabase(backend, 'bench_catalog');
+const database = await openBenchDatabase(backend);
 let seedMs = 0;
 let settleMs = 0;
 try {

@@ -4,14 +4,13 @@
 // The rows are what registration would store: ascending UUIDv7-like ids, names
 // `<slug>__tool_<i>`, a title, a two-sentence description that varies with the
 // row, and an input schema.
-import pg from 'pg';
-import { openDatabase, type Database } from '../src/db/database.js';
+import type { Database } from '../src/db/database.js';
 import type { SqlSession } from '../src/db/sql.js';
+import { testDatabase } from '../test/helpers/db.js';
 
 export type Backend = 'pglite' | 'postgres';
 
 /** The server's maintenance database, where private benchmark databases are created and dropped. */
-export const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /**
  * Search terms with a known selectivity in every description (see seedCatalog):
@@ -126,53 +125,12 @@ export async function settle(sql: SqlSession): Promise<void> {
   await sql.exec('VACUUM ANALYZE tool');
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A new database of this process's own on the server of ADMIN_URL, and how to drop it. */
-export async function createPrivateDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `${prefix}_${process.pid}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  let dropped: Promise<void> | undefined;
-  return {
-    url: url.toString(),
-    drop: () =>
-      (dropped ??= admin(async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      })),
-  };
-}
-
-/** A migrated database: in-memory PGlite, or a private PostgreSQL one that close() drops. */
-export async function openBenchDatabase(backend: Backend, prefix: string): Promise<Database> {
-  if (backend === 'pglite') {
-    const db = await openDatabase({ kind: 'pglite' });
-    await db.migrate();
-    return db;
-  }
-  const { url, drop } = await createPrivateDatabase(prefix);
-  let db: Database | undefined;
-  try {
-    db = await openDatabase({ kind: 'postgres', url });
-    await db.migrate();
-  } catch (error) {
-    await db?.close();
-    await drop();
-    throw error;
-  }
-  const close = db.close.bind(db);
-  let closed: Promise<void> | undefined;
-  db.close = () => (closed ??= close().finally(drop));
-  return db;
+/**
+ * A migrated database: in-memory PGlite, or a private PostgreSQL one on the
+ * test server (TEST_DATABASE_URL) that close() drops, as the tests get them.
+ */
+export function openBenchDatabase(backend: Backend): Promise<Database> {
+  return testDatabase(backend);
 }
 
 export interface GqlAnswer<T> {

@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { createPrivateDatabase, postGraphQL, type Backend } from './catalog-seed.js';
+import { createPostgresDatabase } from '../test/helpers/db.js';
+import { postGraphQL, type Backend } from './catalog-seed.js';
 import { runConditions } from './idle.js';
 import { median } from './stats.js';
 
@@ -104,7 +105,7 @@ function load(target: Target, query: string, connections: number, seconds: numbe
   );
 }
 
-const database = backend === 'postgres' ? await createPrivateDatabase('bench_dashboard') : undefined;
+const database = backend === 'postgres' ? await createPostgresDatabase() : undefined;
 let appChild: Awaited<ReturnType<typeof child<{ url: string; token: string }>>> | undefined;
 let bareChild: Awaited<ReturnType<typeof child<string>>> | undefined;
 try {
@@ -205,7 +206,7 @@ try {
   console.log(
     JSON.stringify({
       backend,
-    ...conditions.report(),
+      ...conditions.report(),
       gateways,
       toolsPerGateway: perGateway,
       search: values.search,
