@@ -42,46 +42,34 @@ export interface EntryDelegate<Row> {
   findMany(args: object): Promise<Row[]>;
 }
 
-export const ENTRY_TABLES: {
-  Tool: EntryTable<Tool>;
-  Resource: EntryTable<Resource>;
-  ResourceTemplate: EntryTable<ResourceTemplate>;
-  Prompt: EntryTable<Prompt>;
-} = {
-  Tool: {
-    model: 'Tool',
-    fields: scalarFields('Tool'),
-    dateFields: scalarFields('Tool', 'DateTime'),
-    table: 'tool',
-    order: ['name', 'id'],
-    orderBy: [{ name: 'asc' }],
-    delegate: (prisma) => prisma.tool as unknown as EntryDelegate<Tool>,
-  },
-  Resource: {
-    model: 'Resource',
-    fields: scalarFields('Resource'),
-    dateFields: scalarFields('Resource', 'DateTime'),
-    table: 'resource',
-    order: ['uri', 'id'],
-    orderBy: [{ uri: 'asc' }, { id: 'asc' }],
-    delegate: (prisma) => prisma.resource as unknown as EntryDelegate<Resource>,
-  },
-  ResourceTemplate: {
-    model: 'ResourceTemplate',
-    fields: scalarFields('ResourceTemplate'),
-    dateFields: scalarFields('ResourceTemplate', 'DateTime'),
-    table: 'resource_template',
-    order: ['uri_template', 'id'],
-    orderBy: [{ uriTemplate: 'asc' }, { id: 'asc' }],
-    delegate: (prisma) => prisma.resourceTemplate as unknown as EntryDelegate<ResourceTemplate>,
-  },
-  Prompt: {
-    model: 'Prompt',
-    fields: scalarFields('Prompt'),
-    dateFields: scalarFields('Prompt', 'DateTime'),
-    table: 'prompt',
-    order: ['name', 'id'],
-    orderBy: [{ name: 'asc' }],
-    delegate: (prisma) => prisma.prompt as unknown as EntryDelegate<Prompt>,
-  },
+/** One kind's description; its fields are read from the model. */
+function entryTable<Row extends { id: string }>(
+  model: EntryModel,
+  table: EntryTable['table'],
+  order: readonly string[],
+  orderBy: Record<string, 'asc'>[],
+  delegate: (prisma: PrismaClient) => unknown,
+): EntryTable<Row> {
+  return {
+    model,
+    fields: scalarFields(model),
+    dateFields: scalarFields(model, 'DateTime'),
+    table,
+    order,
+    orderBy,
+    delegate: delegate as (prisma: PrismaClient) => EntryDelegate<Row>,
+  };
+}
+
+export const ENTRY_TABLES = {
+  Tool: entryTable<Tool>('Tool', 'tool', ['name', 'id'], [{ name: 'asc' }], (prisma) => prisma.tool),
+  Resource: entryTable<Resource>('Resource', 'resource', ['uri', 'id'], [{ uri: 'asc' }, { id: 'asc' }], (prisma) => prisma.resource),
+  ResourceTemplate: entryTable<ResourceTemplate>(
+    'ResourceTemplate',
+    'resource_template',
+    ['uri_template', 'id'],
+    [{ uriTemplate: 'asc' }, { id: 'asc' }],
+    (prisma) => prisma.resourceTemplate,
+  ),
+  Prompt: entryTable<Prompt>('Prompt', 'prompt', ['name', 'id'], [{ name: 'asc' }], (prisma) => prisma.prompt),
 };

@@ -109,37 +109,35 @@ export class GatewayService {
     await assertNotDuplicate(this.o.prisma, fingerprint, null);
 
     const { snapshot, probed } = await this.timedProbe({ gatewayId: null, url: valid.url, transport: valid.transport, auth: valid.auth });
-    const written = this.write(async (tx) => {
-      await assertNotDuplicate(tx, fingerprint, null, { lock: true });
-      const created = await tx.gateway.create({
-        data: {
-          name: valid.name,
-          slug: valid.slug,
-          url: valid.url,
-          transport: valid.transport,
-          description: valid.description,
-          tags: valid.tags,
-          refreshIntervalMs: valid.refreshIntervalMs,
-          authFingerprint: fingerprint,
-          ...this.sealed(valid.auth),
-          ...snapshotColumns(snapshot, new Date()),
-        },
-      });
-      const report = await syncCatalog(tx, created.id, created.slug, this.o.naming, snapshot.catalog);
-      const added = await this.o.events.record(tx, 'GATEWAY_ADDED', created.id, { name: created.name, catalog: report });
-      return { gateway: created, events: [added] };
-    }, { name: valid.name, sync: (result) => result.gateway.id });
-    // Only now has the gateway an id: its probe counts under it (under none when nothing was stored).
-    const { gateway, events } = await written.then(
-      (result) => {
-        probed(result.gateway.id);
-        return result;
-      },
-      (error: unknown) => {
-        probed(null);
-        throw error;
-      },
-    );
+    let written: { gateway: Gateway; events: GatewayEventMessage[] };
+    try {
+      written = await this.write(async (tx) => {
+        await assertNotDuplicate(tx, fingerprint, null, { lock: true });
+        const created = await tx.gateway.create({
+          data: {
+            name: valid.name,
+            slug: valid.slug,
+            url: valid.url,
+            transport: valid.transport,
+            description: valid.description,
+            tags: valid.tags,
+            refreshIntervalMs: valid.refreshIntervalMs,
+            authFingerprint: fingerprint,
+            ...this.sealed(valid.auth),
+            ...snapshotColumns(snapshot, new Date()),
+          },
+        });
+        const report = await syncCatalog(tx, created.id, created.slug, this.o.naming, snapshot.catalog);
+        const added = await this.o.events.record(tx, 'GATEWAY_ADDED', created.id, { name: created.name, catalog: report });
+        return { gateway: created, events: [added] };
+      }, { name: valid.name, sync: (result) => result.gateway.id });
+    } catch (error) {
+      probed(null); // nothing stored: the probe counts under no gateway
+      throw error;
+    }
+    // Only now has the gateway an id: its probe counts under it.
+    probed(written.gateway.id);
+    const { gateway, events } = written;
     this.o.logger.info({ gatewayId: gateway.id, url: gateway.url, actor: currentActor() }, 'registered gateway');
     this.broadcast(events);
     return gateway;
