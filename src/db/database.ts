@@ -103,9 +103,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
 }
 
 function newPrismaClient(adapter: PrismaPg | PrismaPGlite, options: OpenOptions): PrismaClient {
-  if (!options.onQuery) return new PrismaClient({ adapter });
+  // 'minimal': Prisma's other formats capture a stack trace (new Error) on every
+  // query, to point an error at the calling line; the API's errors never show
+  // it, and it is a cost on every statement.
+  const errorFormat = 'minimal';
+  if (!options.onQuery) return new PrismaClient({ adapter, errorFormat });
   const onQuery = options.onQuery;
-  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  const prisma = new PrismaClient({ adapter, errorFormat, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => onQuery(event.query));
   return prisma as unknown as PrismaClient;
 }

@@ -9,6 +9,7 @@ import { getDatamodel } from '../generated/pothos-types.js';
 import { AuthorizationError } from '../security/authorization-error.js';
 import { hasScope, type Scope } from '../security/scopes.js';
 import type { GraphQLContext } from './context.js';
+import { encodeGlobalId } from './global-id.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -47,6 +48,8 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // Every global id the plugin makes is made the way the schema's own are.
+    encodeGlobalID: encodeGlobalId,
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     nodeQueryOptions: { authScopes: { read: true } },

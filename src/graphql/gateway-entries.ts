@@ -2,7 +2,7 @@
 // gathered in the tick they are asked for and read in one statement
 // (src/catalog/gateway-pages.ts), with only the node fields the query selects.
 import { formatPrismaCursor, parsePrismaCursor } from '@pothos/plugin-prisma';
-import { resolveCursorConnection, type DefaultConnectionArguments, type PageInfoShape } from '@pothos/plugin-relay';
+import { parseCursorConnectionArgs, type DefaultConnectionArguments, type PageInfoShape } from '@pothos/plugin-relay';
 import { GraphQLError, Kind, type FragmentDefinitionNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { EntryTable } from '../catalog/entry-tables.js';
 import { gatewayPages, type GatewayPage, type GatewayPageSpec } from '../catalog/gateway-pages.js';
@@ -35,8 +35,17 @@ function load(ctx: GraphQLContext, spec: GatewayPageSpec, gatewayId: string): Pr
   return batch.pages.then((pages) => pages.get(gatewayId) ?? { rows: [], total: 0 });
 }
 
+/**
+ * The selections already read: every gateway of a list shares one fieldNodes
+ * array (the executor collects a list item's fields once), so a page of 50
+ * gateways walks its selection once, not 50 times.
+ */
+const selectedFields = new WeakMap<GraphQLResolveInfo['fieldNodes'], Set<string>>();
+
 /** The field names selected under edges { node { … } }, through fragments. */
 function nodeFields(info: GraphQLResolveInfo): Set<string> {
+  const known = selectedFields.get(info.fieldNodes);
+  if (known) return known;
   const names = new Set<string>();
   const fragments = info.fragments;
   const visit = (set: SelectionSetNode | undefined, path: readonly string[]) => {
@@ -52,6 +61,7 @@ function nodeFields(info: GraphQLResolveInfo): Set<string> {
     }
   };
   for (const node of info.fieldNodes) visit(node.selectionSet, ['edges', 'node']);
+  selectedFields.set(info.fieldNodes, names);
   return names;
 }
 
@@ -67,15 +77,30 @@ function cursorId(cursor: string | undefined): string | undefined {
 }
 
 export interface EntriesConnection<Row> {
-  edges: { cursor: string; node: Row }[];
+  edges: { readonly cursor: string; readonly node: Row }[];
   pageInfo: PageInfoShape;
   totalCount: number;
+}
+
+const cursorOf = (row: { id: string }) => formatPrismaCursor(row, 'id');
+
+/**
+ * An edge whose cursor is encoded when the query reads it, not before: a
+ * dashboard page lists a thousand entries and asks for none of their cursors.
+ */
+class Edge<Row extends { id: string }> {
+  constructor(readonly node: Row) {}
+  get cursor(): string {
+    return cursorOf(this.node);
+  }
 }
 
 /**
  * One gateway's connection of entries of one kind, with its totalCount. The
  * nodes hold the selected columns only: every field of an entry type reads a
  * column of its own (fields that need more, like gateway, load it themselves).
+ * Paging follows Pothos' resolveCursorConnection (its argument rules, sizes and
+ * page info), with the cursors made lazily.
  */
 export async function gatewayEntries<Row extends { id: string }>(
   table: EntryTable<Row>,
@@ -86,15 +111,27 @@ export async function gatewayEntries<Row extends { id: string }>(
 ): Promise<EntriesConnection<Row>> {
   const selected = nodeFields(info);
   const fields = table.fields.filter((name) => selected.has(name));
-  let total = 0;
-  const connection = await resolveCursorConnection(
-    { args, toCursor: (row) => formatPrismaCursor(row as Record<string, unknown>, 'id') },
-    async (page): Promise<Record<string, unknown>[]> => {
-      const spec: GatewayPageSpec = { table, fields, limit: page.limit, inverted: page.inverted, after: cursorId(page.after), before: cursorId(page.before) };
-      const loaded = await load(ctx, spec, gatewayId);
-      total = loaded.total;
-      return loaded.rows;
+  const page = parseCursorConnectionArgs({ args });
+  const spec: GatewayPageSpec = { table, fields, limit: page.limit, inverted: page.inverted, after: cursorId(page.after), before: cursorId(page.before) };
+  const loaded = await load(ctx, spec, gatewayId);
+  const rows = loaded.rows.slice(0, page.expectedSize) as Row[];
+  if (page.inverted) rows.reverse();
+  // An empty page's cursors are the one it was asked from, as Pothos answers.
+  const asked = args.after ?? args.before ?? '';
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  return {
+    edges: rows.map((row) => new Edge(row)),
+    pageInfo: {
+      get startCursor() {
+        return first ? cursorOf(first) : asked;
+      },
+      get endCursor() {
+        return last ? cursorOf(last) : asked;
+      },
+      hasPreviousPage: page.hasPreviousPage(loaded.rows.length),
+      hasNextPage: page.hasNextPage(loaded.rows.length),
     },
-  );
-  return { ...(connection as unknown as Omit<EntriesConnection<Row>, 'totalCount'>), totalCount: total };
+    totalCount: loaded.total,
+  };
 }

@@ -8,6 +8,20 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError } from '../errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * The global id of `id` as a node of `typename`: the same string as Pothos'
+ * encodeGlobalID (base64 of the UTF-8 of "<Type>:<id>"), made faster for the
+ * ids it is nearly always given (UUIDs, all ASCII): btoa takes the string as it
+ * is, where Buffer.from copies it into a buffer first, three times the cost, on
+ * each of the thousand nodes of a dashboard page. btoa reads characters as
+ * Latin-1, which equals UTF-8 for ASCII only; anything else goes through Buffer.
+ */
+export function encodeGlobalId(typename: string, id: string | number | bigint): string {
+  const text = `${typename}:${id}`;
+  return ASCII.test(text) ? btoa(text) : Buffer.from(text, 'utf8').toString('base64');
+}
 
 /** The database id behind `sent` if it is a global id of `typename`, else null. */
 export function idOf(sent: string | number, typename: string): string | null {

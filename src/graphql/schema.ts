@@ -1,7 +1,7 @@
 // The schema index: imports every type file, nothing else.
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLObjectType, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
+import { encodeGlobalId } from './global-id.js';
 import './types/scalars.js';
 import './types/enums.js';
 import './types/errors.js';
@@ -39,7 +39,7 @@ function withSynchronousNodeIds(schema: GraphQLSchema): GraphQLSchema {
   for (const name of MODEL_NODES) {
     const type = schema.getType(name);
     if (!(type instanceof GraphQLObjectType)) throw new Error(`${name} is not an object type of the schema`);
-    type.getFields().id!.resolve = (parent: { id: string }) => encodeGlobalID(name, parent.id);
+    type.getFields().id!.resolve = (parent: { id: string }) => encodeGlobalId(name, parent.id);
   }
   return schema;
 }

@@ -96,6 +96,15 @@ describe.each(backends)('gateway entry connections on %s', (backend) => {
       expect(entryStatement(sent, 'tool')).toHaveLength(2);
     });
 
+    test('an empty page past the end answers the cursor it was asked from, as Pothos does', async () => {
+      const first = await run(`{ gateways(first: 1) { edges { node { tools(first: 3) { edges { cursor } pageInfo { endCursor hasNextPage } } } } } }`);
+      const tools = first.data.gateways.edges[0].node.tools;
+      expect(tools.pageInfo).toEqual({ endCursor: tools.edges[2].cursor, hasNextPage: false });
+      const after = tools.pageInfo.endCursor as string;
+      const { data } = await run(`query($after: String) { gateways(first: 1) { edges { node { tools(first: 2, after: $after) { edges { cursor } pageInfo { startCursor endCursor hasNextPage hasPreviousPage } } } } } }`, { after });
+      expect(data.gateways.edges[0].node.tools).toEqual({ edges: [], pageInfo: { startCursor: after, endCursor: after, hasNextPage: false, hasPreviousPage: true } });
+    });
+
     test('a cursor that is not one is refused as bad input', async () => {
       const { errors } = await run(`{ gateways { edges { node { tools(after: "bm90IGEgY3Vyc29y") { totalCount } } } } }`);
       expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -116,4 +125,14 @@ test('node ids resolve synchronously, to the same global id Relay decodes', asyn
     expect(typeof id).toBe('string');
     expect(decodeGlobalID(id as string)).toEqual({ typename: name, id: '0190f5d2-7000-7000-8000-000000000001' });
   }
+});
+
+test('global ids are Pothos\' encoding, for ASCII ids and for any other text', async () => {
+  const { encodeGlobalId } = await import('../../src/graphql/global-id.js');
+  const { encodeGlobalID, decodeGlobalID } = await import('@pothos/plugin-relay');
+  for (const [typename, id] of [['Tool', '0190f5d2-7000-7000-8000-000000000001'], ['Tool', 'é✓ 𝄞'], ['Gateway', 'x'], ['Prompt', '\u00ff']] as const) {
+    expect(encodeGlobalId(typename, id)).toBe(encodeGlobalID(typename, id));
+    expect(decodeGlobalID(encodeGlobalId(typename, id))).toEqual({ typename, id });
+  }
+  expect(encodeGlobalId('Tool', 42)).toBe(encodeGlobalID('Tool', 42));
 });

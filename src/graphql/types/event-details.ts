@@ -1,10 +1,10 @@
 // What each kind of event carries, typed: the untyped JSON of the log read
 // defensively (old rows, probes) into one object type per kind, and the actor.
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { GatewayStatus } from '../../catalog/filters.js';
 import type { GatewayEventMessage } from '../../events/event-bus.js';
 import { NAMES_SHOWN } from '../../federation/catalog-sync.js';
 import { builder } from '../builder.js';
+import { encodeGlobalId } from '../global-id.js';
 import { GatewayStatusEnum } from './enums.js';
 
 // ---- Payloads: the untyped JSON of the log, read defensively (old rows, probes).
@@ -186,7 +186,7 @@ const GatewayDeletedDetails = builder.objectRef<DetailsOf<'GatewayDeletedDetails
 const ToolToggledDetails = builder.objectRef<DetailsOf<'ToolToggledDetails'>>('ToolToggledDetails').implement({
   description: 'TOOL_TOGGLED: a tool enabled or disabled (its gateway is the event\'s).',
   fields: (t) => ({
-    toolId: t.id({ description: 'Global id of the tool.', resolve: (d) => encodeGlobalID('Tool', d.toolId) }),
+    toolId: t.id({ description: 'Global id of the tool.', resolve: (d) => encodeGlobalId('Tool', d.toolId) }),
     name: t.exposeString('name', { description: 'The tool\'s namespaced name.' }),
     enabled: t.exposeBoolean('enabled'),
   }),
