@@ -11,6 +11,7 @@ import { refreshFingerprints } from './federation/refingerprint.js';
 import { createHealthChecker } from './health/create-health-checker.js';
 import type { Services } from './graphql/context.js';
 import { attachWebSocketServer } from './graphql/websocket.js';
+import { Admission } from './graphql/query-admission.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/yoga.js';
 import { RequestTracker } from './http/request-tracker.js';
 import { listen } from './http/listen.js';
@@ -116,12 +117,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     const catalog = new CatalogReader(db.prisma, { maxChars: config.SEARCH_MAX_CHARS, countLimit: config.SEARCH_COUNT_LIMIT });
     const services: Services = { prisma: db.prisma, catalog, tokens, events, gateways: federation.gateways, health: health.checker, forwarder: mcp.forwarder };
+    const admission = new Admission(config.MAX_CONCURRENT_QUERIES);
     const yoga = createGraphQLServer(config, logger, services, {
       onHttpSubscription: (res, principal) => {
         tracker.markStream(res);
         res.once('close', sessions.add(principal.tokenId, () => res.end()));
       },
       metrics,
+      admission,
       // With tracing on, each operation is a span (HTTP and graphql-ws alike).
       plugins: tracing ? [tracing.graphQLPlugin()] : [],
     });
@@ -129,6 +132,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       prisma: db.prisma,
       subscribers: () => events.subscribers,
       mcpSessions: () => mcp.endpoint.size,
+      queries: () => ({ executing: admission.executing, waiting: admission.waiting }),
       leadership: async () => {
         const status = await health.checker.status();
         return { leading: status.leading, term: status.leader?.term ?? null };

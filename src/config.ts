@@ -85,6 +85,7 @@ export const configSchema = z.object({
   MAX_QUERY_ALIASES: int(0, 1000).default(30).describe('Most aliases in one operation.'),
   MAX_QUERY_TOKENS: int(10, 1_000_000).default(5_000).describe('Most lexical tokens in one operation.'),
   MAX_QUERY_DIRECTIVES: int(0, 1000).default(50).describe('Most directives in one operation.'),
+  MAX_CONCURRENT_QUERIES: int(1, 10_000).default(8).describe('Most query operations one worker executes at once; more wait their turn, in order. Bounds what concurrent queries hold in memory. Queries answered by a peer (readResource, getPrompt) are not counted.'),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576).describe('Largest request body accepted on /graphql, and largest WebSocket message (a bigger one closes the socket with 1009).'),
   SEARCH_MAX_CHARS: int(1, 10_000).default(200).describe('Longest text a catalog search (`filter: { search }`) accepts; a longer one is refused.'),
   SEARCH_COUNT_LIMIT: int(1, 10_000_000).default(1_000).describe('The totalCount of a catalog search counts at most this many matches (a count equal to it means at least that many); counts without a search are exact.'),

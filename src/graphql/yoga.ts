@@ -13,6 +13,7 @@ import { runAs } from '../security/actor.js';
 import type { Principal } from '../security/scopes.js';
 import type { GraphQLContext, Services } from './context.js';
 import { renderLocalGraphiQL } from './graphiql.js';
+import { Admission, useQueryAdmission } from './query-admission.js';
 import { isSchemaOnly, SCHEMA_READER } from './introspection.js';
 import { useHiddenRequestBody } from './hide-request-body.js';
 import { useHiddenVariableValues } from './hide-variable-values.js';
@@ -41,6 +42,8 @@ export interface GraphQLServerOptions {
   onHttpSubscription?: (res: ServerResponse, principal: Principal) => void;
   /** Counts and times operations (GET /metrics). */
   metrics?: Metrics;
+  /** The permits of query operations (MAX_CONCURRENT_QUERIES); app.ts shares it with /metrics. */
+  admission?: Admission;
   /**
    * More plugins, after this module's own (app.ts gives the tracing one when
    * tracing is on). They serve graphql-ws too, which runs its operations
@@ -103,6 +106,7 @@ export function createGraphQLServer(
       useHiddenVariableValues(),
       useHiddenRequestBody(),
       useActor(),
+      useQueryAdmission(options.admission ?? new Admission(config.MAX_CONCURRENT_QUERIES)),
       ...(options.metrics ? [useOperationMetrics(options.metrics)] : []),
       ...(options.plugins ?? []),
     ],

@@ -45,6 +45,8 @@ export interface MetricSources {
   subscribers: () => number;
   /** Open /mcp client sessions of this worker. */
   mcpSessions: () => number;
+  /** Query operations holding a permit of MAX_CONCURRENT_QUERIES, and waiting for one. */
+  queries: () => { executing: number; waiting: number };
   /** Whether this worker leads, and the current leadership term (null: nobody holds a live lease). */
   leadership: () => Promise<{ leading: boolean; term: bigint | null }>;
 }
@@ -73,6 +75,8 @@ export class Metrics {
   private readonly gateways: Gauge<'status'>;
   private readonly subscribers: Gauge;
   private readonly mcpSessions: Gauge;
+  private readonly queriesExecuting: Gauge;
+  private readonly queriesWaiting: Gauge;
   private readonly leader: Gauge;
   private readonly leaderTerm: Gauge;
   private readonly operationNames = new Set<string>();
@@ -141,6 +145,8 @@ export class Metrics {
     this.gateways = new Gauge({ name: `${p}gateways`, help: 'Registered gateways, by status.', labelNames: ['status'], registers });
     this.subscribers = new Gauge({ name: `${p}event_subscribers`, help: 'Open feeds of the event fan-out of this process.', registers });
     this.mcpSessions = new Gauge({ name: `${p}mcp_sessions`, help: 'Open /mcp client sessions of this worker.', registers });
+    this.queriesExecuting = new Gauge({ name: `${p}graphql_queries_executing`, help: 'Query operations executing now, at most MAX_CONCURRENT_QUERIES (peer-answered ones not counted).', registers });
+    this.queriesWaiting = new Gauge({ name: `${p}graphql_queries_waiting`, help: 'Query operations waiting for their turn to execute.', registers });
     this.leader = new Gauge({ name: `${p}leader`, help: '1 while this worker leads (runs the health checker), else 0.', registers });
     this.leaderTerm = new Gauge({ name: `${p}leader_term`, help: 'The current leadership term (0 when nobody holds a live lease).', registers });
     collectDefaultMetrics({ register: this.registry });
@@ -182,6 +188,9 @@ export class Metrics {
     if (!sources) return;
     this.subscribers.set(sources.subscribers());
     this.mcpSessions.set(sources.mcpSessions());
+    const queries = sources.queries();
+    this.queriesExecuting.set(queries.executing);
+    this.queriesWaiting.set(queries.waiting);
     const [state, leadership] = await Promise.allSettled([readCatalogState(sources.prisma), sources.leadership()]);
     if (state.status === 'fulfilled') {
       const row = state.value;

@@ -165,6 +165,9 @@ builder.mutationField('callTool', (t) =>
   }),
 );
 
+/** The queries a peer answers: they wait on the network, so query admission (query-admission.ts) lets them by. */
+export const PEER_QUERY_FIELDS: ReadonlySet<string> = new Set(['readResource', 'getPrompt']);
+
 builder.queryFields((t) => ({
   readResource: t.field({
     type: ReadResourceSuccess,
