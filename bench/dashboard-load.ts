@@ -4,6 +4,9 @@
 // dashboard's nested page against a flat listing of the same 1,000 tools.
 // Usage: npx tsx bench/dashboard-load.ts [--backend pglite|postgres] [--duration 10] [--connections 10,50]
 //          [--gateways 50] [--tools-per-gateway 20] [--search stripe] [--sequential 30] [--warmup 2] [--wait-idle 0]
+//          [--node-flags "<flags>"]
+// Both servers run with the node flags of `npm start` (bench/start-flags.ts)
+// unless --node-flags says otherwise ("" for node's defaults).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -11,6 +14,7 @@ import autocannon from 'autocannon';
 import { createPostgresDatabase } from '../test/helpers/db.js';
 import { postGraphQL, type Backend } from './catalog-seed.js';
 import { runConditions } from './idle.js';
+import { startNodeFlags } from './start-flags.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     sequential: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '2' },
     'wait-idle': { type: 'string', default: '0' },
+    'node-flags': { type: 'string' },
   },
 });
 const backend = values.backend as Backend;
@@ -32,6 +37,7 @@ const connectionCounts = values.connections.split(',').map(Number);
 const gateways = Number(values.gateways);
 const perGateway = Number(values['tools-per-gateway']);
 const sequential = Number(values.sequential);
+const nodeFlags = values['node-flags'] !== undefined ? values['node-flags'].split(/\s+/).filter(Boolean) : startNodeFlags();
 // --wait-idle S: first wait (at most S seconds) for 9 s of a CPU at least 90% idle.
 const conditions = await runConditions(Number(values['wait-idle']));
 const log = (message: string) => process.stderr.write(`[dashboard-load] ${message}\n`);
@@ -42,7 +48,7 @@ const FLAT = `{ tools(first: ${gateways * perGateway}) { edges { node { id name 
 
 /** A child process that prints one JSON line when it is ready; it stops when its stdin ends. */
 async function child<T>(script: string, ...args: string[]): Promise<{ ready: T; stop: () => Promise<void> }> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const line = await Promise.race([
     new Promise<string>((resolve) => createInterface({ input: proc.stdout! }).once('line', resolve)),
@@ -212,6 +218,7 @@ try {
       search: values.search,
       durationS: duration,
       nodeEnv: process.env.NODE_ENV ?? 'development',
+      nodeFlags,
       answerBytes: bytes,
       load: runs,
       sequential: sequentialResult,
