@@ -36,15 +36,16 @@ function load(ctx: GraphQLContext, spec: GatewayPageSpec, gatewayId: string): Pr
 }
 
 /**
- * The selections already read: every gateway of a list shares one fieldNodes
- * array (the executor collects a list item's fields once), so a page of 50
- * gateways walks its selection once, not 50 times.
+ * The columns already worked out: every gateway of a list shares one fieldNodes
+ * array (the executor collects a list item's fields once), and those nodes are
+ * one field of one kind of entry, so a page of 50 gateways works them out once,
+ * not 50 times.
  */
-const selectedFields = new WeakMap<GraphQLResolveInfo['fieldNodes'], Set<string>>();
+const selectedColumns = new WeakMap<GraphQLResolveInfo['fieldNodes'], readonly string[]>();
 
-/** The field names selected under edges { node { … } }, through fragments. */
-function nodeFields(info: GraphQLResolveInfo): Set<string> {
-  const known = selectedFields.get(info.fieldNodes);
+/** The fields of `table` selected under edges { node { … } }, through fragments. */
+function nodeFields(table: EntryTable, info: GraphQLResolveInfo): readonly string[] {
+  const known = selectedColumns.get(info.fieldNodes);
   if (known) return known;
   const names = new Set<string>();
   const fragments = info.fragments;
@@ -61,8 +62,9 @@ function nodeFields(info: GraphQLResolveInfo): Set<string> {
     }
   };
   for (const node of info.fieldNodes) visit(node.selectionSet, ['edges', 'node']);
-  selectedFields.set(info.fieldNodes, names);
-  return names;
+  const fields = table.fields.filter((name) => names.has(name));
+  selectedColumns.set(info.fieldNodes, fields);
+  return fields;
 }
 
 function cursorId(cursor: string | undefined): string | undefined {
@@ -109,8 +111,7 @@ export async function gatewayEntries<Row extends { id: string }>(
   ctx: GraphQLContext,
   info: GraphQLResolveInfo,
 ): Promise<EntriesConnection<Row>> {
-  const selected = nodeFields(info);
-  const fields = table.fields.filter((name) => selected.has(name));
+  const fields = nodeFields(table, info);
   const page = parseCursorConnectionArgs({ args });
   const spec: GatewayPageSpec = { table, fields, limit: page.limit, inverted: page.inverted, after: cursorId(page.after), before: cursorId(page.before) };
   const loaded = await load(ctx, spec, gatewayId);
