@@ -17,6 +17,7 @@ import { Admission, useQueryAdmission } from './query-admission.js';
 import { isSchemaOnly, SCHEMA_READER } from './introspection.js';
 import { useHiddenRequestBody } from './hide-request-body.js';
 import { useHiddenVariableValues } from './hide-variable-values.js';
+import { useJsonBytes } from './json-bytes.js';
 import { schema } from './schema.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -106,6 +107,7 @@ export function createGraphQLServer(
       useHiddenVariableValues(),
       useHiddenRequestBody(),
       useActor(),
+      useJsonBytes(),
       useQueryAdmission(options.admission ?? new Admission(config.MAX_CONCURRENT_QUERIES)),
       ...(options.metrics ? [useOperationMetrics(options.metrics)] : []),
       ...(options.plugins ?? []),
