@@ -75,7 +75,7 @@ function collectArray(items: readonly unknown[], pieces: string[], depth: number
   pieces.push(`${run}]`);
 }
 
-/** JSON.stringify(value) as pieces, each at most PIECE_CHARS long unless one scalar is longer. */
+/** JSON.stringify(value) as pieces of about PIECE_CHARS at most (a run may add its bracket and comma); a longer piece is one scalar. */
 export function jsonPieces(value: unknown): string[] {
   const pieces: string[] = [];
   collect(value, pieces, 0);
