@@ -2,6 +2,7 @@
 // Same schema, same migrations, same queries. Each dialect's driver is loaded
 // only when it is opened: a process runs on one of them, and the other's
 // modules would only take memory.
+import type { PGlite } from '@electric-sql/pglite';
 import type { PrismaPg } from '@prisma/adapter-pg';
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import { resolve } from 'node:path';
@@ -89,6 +90,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       ...(target.loadDataDir ? { loadDataDir: target.loadDataDir } : {}),
     });
+    yieldToIoBeforeEachStatement(pglite);
     const prisma = newPrismaClient(new PrismaPGlite(pglite), options);
     const database = assemble('pglite', prisma, pgliteSql(pglite), migrations, async () => {
       await prisma.$disconnect();
@@ -100,6 +102,29 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     await unlock?.();
     throw error;
   }
+}
+
+/**
+ * PGlite runs each statement synchronously on this thread, and answers it
+ * through a promise: statement after statement, query after query, everything
+ * continues in microtasks, and the event loop reaches its I/O phase only when
+ * no query is left. Under load that is never: on a dashboard page at 50
+ * connections the server accepted one new connection and read one new request
+ * about every half second, and a request that came in early waited up to 15 s
+ * while later ones on already-read connections were answered (bench/README.md,
+ * "PGlite and the event loop"). PostgreSQL's answers come through a socket,
+ * which gives I/O its turn between statements; this gives PGlite's the same:
+ * every statement (of a query, a script or a transaction: all of them go
+ * through `_runExclusiveQuery`, PGlite's one entry to its engine) first waits
+ * for the next turn of the event loop, after its I/O. Statements keep their
+ * order: immediates run first in, first out.
+ */
+function yieldToIoBeforeEachStatement(pglite: PGlite): void {
+  const runExclusiveQuery = pglite._runExclusiveQuery.bind(pglite);
+  pglite._runExclusiveQuery = async (statement) => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return runExclusiveQuery(statement);
+  };
 }
 
 function newPrismaClient(adapter: PrismaPg | PrismaPGlite, options: OpenOptions): PrismaClient {
