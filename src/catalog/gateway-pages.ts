@@ -29,7 +29,9 @@ export interface GatewayPage {
 export async function gatewayPages(prisma: PrismaClient, spec: GatewayPageSpec, gatewayIds: readonly string[]): Promise<Map<string, GatewayPage>> {
   const { table } = spec;
   const fields = spec.fields.filter((f) => f !== 'id' && f !== 'gatewayId');
-  const select = Prisma.raw(selectFields(['id', 'gatewayId', ...fields]));
+  // gatewayId is the parent's, set below: read per row, it was a quarter of the
+  // JSON that the database built and the driver parsed for a page of tools.
+  const select = Prisma.raw(selectFields(['id', ...fields]));
   const order = table.order.map((c) => `e."${c}"`).join(', ');
   const cursorOrder = Prisma.raw(table.order.map((c) => `k."${c}"`).join(', '));
   const from = Prisma.raw(`"${table.table}"`);
@@ -54,7 +56,10 @@ export async function gatewayPages(prisma: PrismaClient, spec: GatewayPageSpec, 
   const dates = fields.filter((f) => table.dateFields.includes(f));
   for (const { parentId, parentTotal, entries } of rows) {
     // JSON has no instants: what the driver would have made a Date is one again.
-    for (const entry of entries) for (const f of dates) if (entry[f] != null) entry[f] = new Date(entry[f] as string);
+    for (const entry of entries) {
+      entry.gatewayId = parentId;
+      for (const f of dates) if (entry[f] != null) entry[f] = new Date(entry[f] as string);
+    }
     pages.set(parentId, { rows: entries, total: parentTotal });
   }
   return pages;
