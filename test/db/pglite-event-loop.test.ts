@@ -1,11 +1,11 @@
 // PGlite answers on this thread: a queue of statements must not keep the event
 // loop from its I/O (accepting connections, reading requests) until the queue
 // is empty. The server under load answered early requests 15 s late without it.
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { testDatabase } from '../helpers/db.js';
+import { closeServer, listenLocal } from '../helpers/peers.js';
 
 const STATEMENTS = 300;
 
@@ -24,16 +24,15 @@ function roundTrip(port: number): Promise<string> {
 
 describe('PGlite under a queue of statements', () => {
   let db: Database;
-  const server = createServer((_req, res) => res.end('answered'));
+  let server: Server | undefined;
   let port: number;
 
   beforeAll(async () => {
     db = await testDatabase('pglite');
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    ({ http: server, port } = await listenLocal(async (_req, res) => void res.end('answered')));
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    if (server) await closeServer(server);
     await db?.close();
   });
 
