@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admission } from '../../src/graphql/query-admission.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { backendAvailable } from '../helpers/db.js';
+import { until } from '../helpers/health.js';
 import { startPeer, type TestPeer } from '../helpers/peers.js';
 import { registered, PEER_ENV } from '../helpers/registry.js';
 
@@ -90,11 +91,19 @@ describe.runIf(backendAvailable('postgres'))('query admission in the API (Postgr
     try {
       const queries = [1, 2, 3].map(() => t.gql('{ tools(first: 5) { totalCount edges { node { name } } } }'));
       await untilGauges(2, 1);
-      // Only the two admitted queries reached the database.
-      const [blocked] = await t.app.db.sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%tool%'`,
+      // Only the two admitted queries reached the database. A permit is taken
+      // before its query's statement is sent: wait for both statements to arrive.
+      const blocked = await until(
+        async () => {
+          const [row] = await t.app.db.sql.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%tool%'`,
+          );
+          return (row?.n ?? 0) >= 2 ? row!.n : 0;
+        },
+        15_000,
+        'the admitted queries to block in the database',
       );
-      expect(blocked?.n).toBe(2);
+      expect(blocked).toBe(2);
 
       // Answered by a peer: not held back, not counted. (This peer lists a resource
       // but serves no resources/read: its refusal is the answer that came back.)
