@@ -138,14 +138,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         return { leading: status.leading, term: status.leader?.term ?? null };
       },
     });
-    const route = createRouter(
-      config,
-      db,
-      yoga,
+    const route = createRouter(config, db, yoga, {
       events,
-      (req, res) => mcp.endpoint.handle(req, res),
-      metricsHandler(metrics, tokens, config.METRICS_TOKEN, logger),
-    );
+      mcp: (req, res) => mcp.endpoint.handle(req, res),
+      metrics: metricsHandler(metrics, tokens, config.METRICS_TOKEN, logger),
+      admission,
+    });
     const server = createServer((req, res) => {
       tracker.track(res);
       Promise.resolve(route(req, res)).catch((error: unknown) => {

@@ -4,13 +4,18 @@
 // Why: a dashboard page holds its rows, its half-built result and its answer
 // while it runs. Fifty pages at once, each advancing a little between its
 // database round trips, keep fifty of those alive through every young-generation
-// collection of V8, which copies whatever is alive: at 50 connections each page
-// cost 2.4 times the collection time it cost at 10 (bench/README.md, the
-// dashboard load test). Admitted in order, a query runs start to finish among a
-// few others: the same answers, the slowest of them far sooner (PGlite's p99 at
-// 50 connections went from 2.2 s to 0.6 s; the throughput gain was within the
-// noise of the full load test), and the memory that queries hold bounded by
-// this limit instead of by the number of clients.
+// collection of V8, which copies whatever is alive. Admitted in order, a query
+// runs start to finish among a few others: the same answers, the slowest of them
+// far sooner, and the memory that queries hold bounded by this limit instead of
+// by the number of clients.
+//
+// Where a query waits matters as much (bench/README.md, "Admission at the
+// door"): over HTTP it waits before yoga has read it (src/http/query-door.ts),
+// as node's parsed headers and its body's bytes. Waiting in yoga, a request's
+// objects outlived several collections, were promoted, and once answered kept
+// alive the young objects they pointed to until a full collection. This
+// module's yoga plugin admits what the door did not see: operations over
+// graphql-ws, and requests the door could not read as one operation.
 //
 // Queries that reach a peer (readResource, getPrompt) wait on the network, not
 // on this process: they are neither held back nor counted, so that a slow peer
@@ -28,12 +33,16 @@ export class Admission {
     this.free = permits;
   }
 
+  /** Takes a permit if one is free and nobody waits; the caller must then `release()` it once. */
+  tryAcquire(): boolean {
+    if (this.free === 0 || this.line.length > 0) return false;
+    this.free--;
+    return true;
+  }
+
   /** Waits for a permit; the caller must `release()` it once, when done. */
   acquire(signal?: AbortSignal): Promise<void> {
-    if (this.free > 0 && this.line.length === 0) {
-      this.free--;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire()) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const waiter = {
@@ -80,15 +89,32 @@ function reachesPeer(document: DocumentNode, selectionSet: SelectionSetNode): bo
   });
 }
 
-/** The yoga plugin: each query that reaches no peer executes with a permit of `admission`. */
-export function useQueryAdmission(admission: Admission): Plugin<{ signal?: AbortSignal }> {
+/** Whether an operation of `document` needs a permit: a query that no peer answers. */
+export function needsPermit(document: DocumentNode, operationName?: string | null): boolean {
+  const operation = getOperationAST(document, operationName);
+  return operation?.operation === 'query' && !reachesPeer(document, operation.selectionSet);
+}
+
+/** The HTTP requests whose operation the door has read, and admitted if it needed a permit. */
+const seenAtTheDoor = new WeakSet<object>();
+
+export function markSeenAtTheDoor(req: object): void {
+  seenAtTheDoor.add(req);
+}
+
+/**
+ * The yoga plugin: each query that reaches no peer, and that the door did not
+ * see, executes with a permit of `admission`. Over HTTP the node adapter puts
+ * `req` in the context; over graphql-ws there is none.
+ */
+export function useQueryAdmission(admission: Admission): Plugin<{ signal?: AbortSignal; req?: object }> {
   return {
     onExecute: ({ args, executeFn, setExecuteFn }) => {
-      const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation !== 'query' || reachesPeer(args.document, operation.selectionSet)) return;
-      const signal = (args.contextValue as { signal?: AbortSignal }).signal;
+      const context = args.contextValue as { signal?: AbortSignal; req?: object };
+      if (context.req && seenAtTheDoor.has(context.req)) return;
+      if (!needsPermit(args.document, args.operationName)) return;
       setExecuteFn(async (execution) => {
-        await admission.acquire(signal);
+        await admission.acquire(context.signal);
         try {
           return await executeFn(execution);
         } finally {

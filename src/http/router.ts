@@ -4,9 +4,11 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { EventBus } from '../events/event-bus.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAsset } from '../graphql/graphiql.js';
+import type { Admission } from '../graphql/query-admission.js';
 import { GRAPHQL_PATH, type GraphQLServer } from '../graphql/yoga.js';
 import { MCP_PATH } from '../mcp/endpoint.js';
 import { METRICS_PATH } from '../observability/metrics-endpoint.js';
+import { admitAtTheDoor } from './query-door.js';
 import type { Handler } from './request-tracker.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -33,19 +35,18 @@ function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: numbe
   return false;
 }
 
-/**
- * `events`: the event bus whose readiness /readyz also reports (over Redis, a
- * worker that cannot publish is serving, but not ready). `mcp`: the /mcp endpoint.
- * `metrics`: GET /metrics (it authenticates by itself).
- */
-export function createRouter(
-  config: Config,
-  db: Database,
-  yoga: GraphQLServer,
-  events?: Pick<EventBus, 'readiness'>,
-  mcp?: Handler,
-  metrics?: Handler,
-): Handler {
+export interface RouterOptions {
+  /** The event bus whose readiness /readyz also reports (over Redis, a worker that cannot publish is serving, but not ready). */
+  events?: Pick<EventBus, 'readiness'>;
+  /** The /mcp endpoint. */
+  mcp?: Handler;
+  /** GET /metrics (it authenticates by itself). */
+  metrics?: Handler;
+  /** Query permits (the yoga server's own): a query over HTTP waits for one before yoga reads it (query-door.ts). */
+  admission?: Admission;
+}
+
+export function createRouter(config: Config, db: Database, yoga: GraphQLServer, { events, mcp, metrics, admission }: RouterOptions = {}): Handler {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -58,6 +59,7 @@ export function createRouter(
     }
     if (path === GRAPHQL_PATH) {
       if (bodyTooLarge(req, res, config.MAX_BODY_BYTES)) return;
+      if (admission && !(await admitAtTheDoor(req, res, admission, config.MAX_QUERY_TOKENS))) return;
       return yoga(req, res);
     }
     if (path === MCP_PATH && mcp) {

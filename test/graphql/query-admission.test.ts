@@ -1,6 +1,9 @@
 // MAX_CONCURRENT_QUERIES: at most that many query operations execute at once,
 // the rest wait in order; a waiter whose client leaves is dropped; queries a
-// peer answers, mutations and subscriptions are not held back.
+// peer answers, mutations and subscriptions are not held back. Over HTTP a
+// query waits at the door (test/http/query-door.test.ts); over graphql-ws and
+// yoga.fetch, in yoga's plugin: both share the permits, and a query that the
+// door admitted takes no second permit in yoga.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admission } from '../../src/graphql/query-admission.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -8,6 +11,7 @@ import { backendAvailable } from '../helpers/db.js';
 import { until } from '../helpers/health.js';
 import { startPeer, type TestPeer } from '../helpers/peers.js';
 import { registered, PEER_ENV } from '../helpers/registry.js';
+import { subscribeWs, wsClient } from '../helpers/subscriptions.js';
 
 describe('Admission', () => {
   test('gives out its permits, then admits waiters first come first served, each on a release', async () => {
@@ -15,6 +19,7 @@ describe('Admission', () => {
     await admission.acquire();
     await admission.acquire();
     expect(admission.executing).toBe(2);
+    expect(admission.tryAcquire()).toBe(false);
     const admitted: number[] = [];
     const waiters = [1, 2, 3].map((n) => admission.acquire().then(() => admitted.push(n)));
     expect(admission.waiting).toBe(3);
@@ -31,6 +36,8 @@ describe('Admission', () => {
     admission.release();
     admission.release();
     expect(admission.executing).toBe(0);
+    expect(admission.tryAcquire()).toBe(true);
+    expect(admission.executing).toBe(1);
   });
 
   test('a waiter whose signal aborts leaves the line without taking a permit', async () => {
@@ -57,11 +64,23 @@ const gauge = (text: string, name: string) => Number(new RegExp(`^mcp_federation
 describe.runIf(backendAvailable('postgres'))('query admission in the API (PostgreSQL)', () => {
   let t: TestApp;
   let peer: TestPeer;
+  let url: string;
   beforeAll(async () => {
     peer = await startPeer({ tools: 2, resources: [{ uri: 'file:///notes', name: 'notes' }] });
     t = await startTestApp({ backend: 'postgres', env: { ...PEER_ENV, MAX_CONCURRENT_QUERIES: '2' } });
+    url = await t.app.listen();
     await registered(t, { name: 'admitted', url: peer.url });
   });
+
+  /** An operation over HTTP, through the router and its door. */
+  const overHttp = async (query: string) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}` },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as { data?: any; errors?: unknown[] };
+  };
   afterAll(async () => {
     await t?.close();
     await peer?.close();
@@ -76,7 +95,7 @@ describe.runIf(backendAvailable('postgres'))('query admission in the API (Postgr
     }
   }
 
-  test('two queries execute, the third waits its turn; a peer-answered query, a mutation and a leaving client are not held up', async () => {
+  test('two queries execute, the third waits its turn, over HTTP and graphql-ws alike; a peer-answered query, a mutation and a leaving client are not held up', async () => {
     let unlock!: () => void;
     const locked = new Promise<void>((resolve) => (unlock = resolve));
     let lockHeld!: () => void;
@@ -89,9 +108,10 @@ describe.runIf(backendAvailable('postgres'))('query admission in the API (Postgr
     });
     await held;
     try {
-      const queries = [1, 2, 3].map(() => t.gql('{ tools(first: 5) { totalCount edges { node { name } } } }'));
+      const queries = [1, 2, 3].map(() => overHttp('{ tools(first: 5) { totalCount edges { node { name } } } }'));
       await untilGauges(2, 1);
-      // Only the two admitted queries reached the database. A permit is taken
+      // Only the two admitted queries reached the database (had the door's
+      // queries taken a second permit in yoga, none would have). A permit is taken
       // before its query's statement is sent: wait for both statements to arrive.
       const blocked = await until(
         async () => {
@@ -107,12 +127,19 @@ describe.runIf(backendAvailable('postgres'))('query admission in the API (Postgr
 
       // Answered by a peer: not held back, not counted. (This peer lists a resource
       // but serves no resources/read: its refusal is the answer that came back.)
-      const read = await t.gql(`{ readResource(uri: "mcp-federation://admitted/file:///notes") { __typename } }`);
-      expect(read.errors).toBeUndefined();
-      expect(read.data.readResource.__typename).toBe('PeerRefusedError');
-      // A mutation is not limited either.
-      const created = await t.gql(`mutation { createApiToken(name: "while busy", scopes: [read]) { __typename } }`);
-      expect(created.data.createApiToken.__typename).toBe('CreateApiTokenSuccess');
+      for (const ask of [overHttp, t.gql]) {
+        const read = await ask(`{ readResource(uri: "mcp-federation://admitted/file:///notes") { __typename } }`);
+        expect(read.errors).toBeUndefined();
+        expect(read.data.readResource.__typename).toBe('PeerRefusedError');
+        // A mutation is not limited either.
+        const created = await ask(`mutation { createApiToken(name: "while busy", scopes: [read]) { __typename } }`);
+        expect(created.data.createApiToken.__typename).toBe('CreateApiTokenSuccess');
+      }
+
+      // A query over graphql-ws waits its turn in yoga's plugin.
+      const ws = wsClient(url, t.adminToken);
+      const overWs = subscribeWs(ws, '{ tools(first: 1) { totalCount } }');
+      await untilGauges(2, 2);
 
       // A fourth query whose client goes away while it waits leaves the line.
       const leaving = new AbortController();
@@ -127,9 +154,9 @@ describe.runIf(backendAvailable('postgres'))('query admission in the API (Postgr
         (response) => response.text(),
         (error: unknown) => error,
       );
-      await untilGauges(2, 2);
+      await untilGauges(2, 3);
       leaving.abort();
-      await untilGauges(2, 1);
+      await untilGauges(2, 2);
       await abandoned;
 
       unlock();
@@ -138,6 +165,9 @@ describe.runIf(backendAvailable('postgres'))('query admission in the API (Postgr
         expect(answer.errors).toBeUndefined();
         expect(answer.data.tools.totalCount).toBe(2);
       }
+      expect(await overWs.results.next()).toEqual({ data: { tools: { totalCount: 2 } } });
+      await overWs.ended;
+      await ws.dispose();
       await untilGauges(0, 0);
     } finally {
       unlock();
