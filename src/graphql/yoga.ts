@@ -14,6 +14,7 @@ import type { Principal } from '../security/scopes.js';
 import type { GraphQLContext, Services } from './context.js';
 import { renderLocalGraphiQL } from './graphiql.js';
 import { Admission, useQueryAdmission } from './query-admission.js';
+import { skipGraphQLRealmChecks } from './realm-checks.js';
 import { isSchemaOnly, SCHEMA_READER } from './introspection.js';
 import { useHiddenRequestBody } from './hide-request-body.js';
 import { useHiddenVariableValues } from './hide-variable-values.js';
@@ -60,6 +61,7 @@ export function createGraphQLServer(
   options: GraphQLServerOptions = {},
 ): GraphQLServer {
   const explorer = graphiqlEnabled(config);
+  skipGraphQLRealmChecks();
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
