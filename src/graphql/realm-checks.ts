@@ -6,9 +6,9 @@
 // the page's CPU on PostgreSQL (bench/README.md, "graphql-js's realm checks").
 //
 // Two copies of graphql are a mistake of installation, not of a request: this
-// project's lockfile holds one, and test/graphql/realm-checks.test.ts checks
-// that every package that executes or validates our operations resolves that
-// one. So the check is made once there, and graphql is switched here to the
+// project's lockfile holds one for the server, and test/graphql/realm-checks.test.ts
+// checks that every module of graphql the app loads comes from that one. So
+// the check is made once there, and graphql is switched here to the
 // plain `instanceof` that NODE_ENV=production gives it, whatever NODE_ENV
 // says; the rest of development mode (GraphiQL, Pothos' checks) stays.
 //

@@ -6,8 +6,8 @@
 // several of V8's young-generation collections, so whatever it holds by then is
 // promoted; once answered, those promoted objects are garbage that only a full
 // collection frees, and until then they keep alive the young objects they point
-// to. Waiting inside yoga, at 50 connections on PGlite, a page cost a quarter
-// more CPU in the collector (bench/README.md, "Admission at the door"). Waiting
+// to. Waiting inside yoga, at 50 connections on PGlite, a page spent 1.7 times
+// as long in the collector (bench/README.md, "Admission at the door"). Waiting
 // here, a request is node's parsed headers and the bytes of its body.
 //
 // To know the operation the body is read here (the router has checked its
