@@ -8,6 +8,7 @@
 // Both servers run with the node flags of `npm start` (bench/start-flags.ts)
 // unless --node-flags says otherwise ("" for node's defaults).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -47,7 +48,7 @@ const SEARCH = `{ tools(first: 20, filter: { search: ${JSON.stringify(values.sea
 const FLAT = `{ tools(first: ${gateways * perGateway}) { edges { node { id name description } } } }`;
 
 /** A child process that prints one JSON line when it is ready; it stops when its stdin ends. */
-async function child<T>(script: string, ...args: string[]): Promise<{ ready: T; stop: () => Promise<void> }> {
+async function child<T>(script: string, ...args: string[]): Promise<{ ready: T; cpuMs: () => number; stop: () => Promise<void> }> {
   const proc: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const line = await Promise.race([
@@ -58,11 +59,18 @@ async function child<T>(script: string, ...args: string[]): Promise<{ ready: T; 
   ]);
   return {
     ready: JSON.parse(line) as T,
+    cpuMs: () => processCpuMs(proc.pid!),
     stop: async () => {
       proc.stdin!.end();
       await exited;
     },
   };
+}
+
+/** User and system CPU a process has used, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
@@ -72,6 +80,8 @@ interface Target {
   name: 'app' | 'bareYoga';
   url: string;
   headers: Record<string, string>;
+  /** The CPU its server process has used so far. */
+  cpuMs: () => number;
 }
 
 /** autocannon for `seconds`; latencies from its per-response hrtime durations (its own histogram keeps whole ms). */
@@ -118,8 +128,8 @@ try {
   appChild = await child<{ url: string; token: string }>('bench/dashboard-app.ts', backend, String(gateways), String(perGateway), ...(database ? [database.url] : []));
   bareChild = await child<string>('bench/bare-yoga.ts', String(gateways), String(perGateway));
   const targets: Target[] = [
-    { name: 'bareYoga', url: bareChild.ready, headers: {} },
-    { name: 'app', url: appChild.ready.url, headers: { authorization: `Bearer ${appChild.ready.token}` } },
+    { name: 'bareYoga', url: bareChild.ready, headers: {}, cpuMs: bareChild.cpuMs },
+    { name: 'app', url: appChild.ready.url, headers: { authorization: `Bearer ${appChild.ready.token}` }, cpuMs: appChild.cpuMs },
   ];
   const token = appChild.ready.token;
   const ask = <T = any>(url: string, query: string, auth = token) => postGraphQL<T>(fetch, url, auth, query);
@@ -149,9 +159,12 @@ try {
   for (const connections of connectionCounts) {
     for (const [workload, query] of Object.entries(workloads)) {
       for (const t of targets) {
+        // The server's CPU per answer moves less with this machine's noise than req/s does.
+        const cpuBefore = t.cpuMs();
         const result = await load(t, query, connections, duration);
-        runs.push({ connections, workload, target: t.name, ...result });
-        log(`c=${connections} ${workload} ${t.name}: ${result.reqPerSec} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`);
+        const serverCpuMsPerRequest = round((t.cpuMs() - cpuBefore) / Math.max(1, result.requests));
+        runs.push({ connections, workload, target: t.name, ...result, serverCpuMsPerRequest });
+        log(`c=${connections} ${workload} ${t.name}: ${result.reqPerSec} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${serverCpuMsPerRequest} ms a request`);
         if (result.non2xx || result.errors || result.mismatches) log(`  non2xx ${result.non2xx}, errors ${result.errors} (timeouts ${result.timeouts}, at 10 s), mismatches ${result.mismatches}`);
       }
     }
