@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 /** The flags between `node` and the entry file in `npm start`; [] if the script does not run node that way. */
-export function startNodeFlags(packageJson = new URL('../package.json', import.meta.url)): string[] {
+export function startNodeFlags(packageJson: string | URL = new URL('../package.json', import.meta.url)): string[] {
   const start = (JSON.parse(readFileSync(packageJson, 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
   const run = /\bnode((?:\s+--[\w-]+(?:=\S+)?)*)\s+\S+\.m?js\b/.exec(start.slice(start.lastIndexOf('node ')));
   return run ? run[1]!.trim().split(/\s+/).filter(Boolean) : [];
