@@ -10,8 +10,6 @@ import { testDatabase } from '../test/helpers/db.js';
 
 export type Backend = 'pglite' | 'postgres';
 
-/** The server's maintenance database, where private benchmark databases are created and dropped. */
-
 /**
  * Search terms with a known selectivity in every description (see seedCatalog):
  * RARE_WORD in one row of 1,000, BROAD_WORD in nine of ten. Neither occurs in a
