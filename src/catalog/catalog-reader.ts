@@ -34,15 +34,25 @@ export class CatalogReader {
     return text ? this.search.count(table, filter, text, scope) : countCatalog(this.prisma, table, filter);
   }
 
-  /** One page of a listing: in the listing's order, or for a search best match first. */
-  async list<Row extends { id: string }>(table: EntryTable<Row>, query: ListingQuery, filter: CatalogFilter | null | undefined, scope: object): Promise<Row[]> {
+  /**
+   * One page of a listing: in the listing's order, or for a search best match first.
+   * `fields`: the model fields the query reads of each row; a search reads only
+   * those (and the id), a listing every scalar field, as Pothos asks of Prisma.
+   */
+  async list<Row extends { id: string }>(
+    table: EntryTable<Row>,
+    query: ListingQuery,
+    filter: CatalogFilter | null | undefined,
+    scope: object,
+    fields: readonly string[] = table.fields,
+  ): Promise<Row[]> {
     const delegate = table.delegate(this.prisma);
     const text = searchText(filter, this.search.limits);
     if (!text) return delegate.findMany({ ...query, where: catalogWhere(filter), orderBy: table.orderBy });
-    // The rows hold every scalar field; a relation the query selects (gateway) is
-    // loaded by its own field, batched. Pothos' selection is consumed all the same
-    // (it checks that every query it hands over is used).
+    // A relation the query selects (gateway) is loaded by its own field, batched.
+    // Pothos' selection is consumed all the same (it checks that every query it
+    // hands over is used).
     const { take = 0, skip: _skip, cursor, ..._selection } = query;
-    return this.search.page(table, filter, text, { take, ...(cursor?.id ? { cursorId: cursor.id } : {}) }, scope);
+    return this.search.page(table, filter, text, { take, ...(cursor?.id ? { cursorId: cursor.id } : {}) }, scope, fields);
   }
 }

@@ -49,13 +49,20 @@ export class CatalogSearch {
   ) {}
 
   /**
-   * One page of matches (rows with every scalar field), best first: entries whose name holds the
+   * One page of matches (rows with their id and `fields`), best first: entries whose name holds the
    * text, then those that hold it only in their title or description, each group
    * in the listing's order. Each group is read in that order with its own LIMIT,
    * so a word in most of a million entries costs a page, not a million scores
    * (ranking by trigram similarity scored every match: 12 s for 900,000).
    */
-  async page<Row>(table: EntryTable<Row & { id: string }>, filter: CatalogFilter | null | undefined, text: string, page: SearchPage, scope: object): Promise<Row[]> {
+  async page<Row>(
+    table: EntryTable<Row & { id: string }>,
+    filter: CatalogFilter | null | undefined,
+    text: string,
+    page: SearchPage,
+    scope: object,
+    fields: readonly string[] = table.fields,
+  ): Promise<Row[]> {
     const matches = await this.matching(table, filter, text, scope);
     const pattern = likePattern(text);
     const from = Prisma.raw(`"${table.table}"`);
@@ -77,9 +84,10 @@ export class CatalogSearch {
     const within = Prisma.raw(table.order.map((c) => `e."${c}" ${forward ? 'ASC' : 'DESC'}`).join(', '));
     // n numbers each group's rows in the order they were read (already reversed when backward).
     const overall = Prisma.raw(`r.g ${forward ? 'ASC' : 'DESC'}, r.n ASC`);
-    // The page's ids in order, then their rows (every scalar field, as Prisma reads them), in one statement.
+    // The page's ids in order, then their rows (the fields asked for, as Prisma reads them), in one statement.
+    const wanted = new Set(['id', ...fields]);
     const rows = await this.prisma.$queryRaw<Row[]>`
-      SELECT ${Prisma.raw(selectFields(table.fields))} FROM (
+      SELECT ${Prisma.raw(selectFields(table.fields.filter((f) => wanted.has(f))))} FROM (
         (SELECT e.id, 1 AS g, row_number() OVER () AS n FROM (
           SELECT e.id FROM ${from} e WHERE ${matches} AND ${inName} ${groupOne} ORDER BY ${within} LIMIT ${limit}) AS e)
         UNION ALL

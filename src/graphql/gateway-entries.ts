@@ -43,8 +43,8 @@ function load(ctx: GraphQLContext, spec: GatewayPageSpec, gatewayId: string): Pr
  */
 const selectedColumns = new WeakMap<GraphQLResolveInfo['fieldNodes'], readonly string[]>();
 
-/** The fields of `table` selected under edges { node { … } }, through fragments. */
-function nodeFields(table: EntryTable, info: GraphQLResolveInfo): readonly string[] {
+/** The fields of `table` selected under edges { node { … } }, through fragments (a connection of `table` is the field resolved). */
+export function nodeFields(table: EntryTable, info: GraphQLResolveInfo): readonly string[] {
   const known = selectedColumns.get(info.fieldNodes);
   if (known) return known;
   const names = new Set<string>();

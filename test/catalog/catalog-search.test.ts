@@ -98,6 +98,29 @@ describe.each(backends)('catalog search on %s', (backend) => {
       expect(statements).toHaveLength(3);
     });
 
+    test('a page reads only the columns the query selects under node, through fragments', async () => {
+      // The columns the page's statement reads: its outer SELECT list.
+      const pageColumns = () => statements.filter((s) => /UNION ALL/.test(s)).map((s) => /^\s*SELECT (.*?) FROM \(/s.exec(s)![1]);
+      statements = [];
+      const thin = await t.gql(`{ tools(first: 2, filter: { search: "deploy" }) { edges { node { id name } } } }`);
+      expect(thin.errors).toBeUndefined();
+      expect(names(thin.data.tools)).toEqual(['live__deploy', 'live__redeploy_service']);
+      expect(pageColumns()).toEqual(['e."id" AS "id", e."name" AS "name"']);
+
+      await t.app.db.prisma.tool.updateMany({ where: { name: 'live__deploy' }, data: { inputSchema: { type: 'object', required: ['ref'] } } });
+      statements = [];
+      const rich = await t.gql(`
+        fragment Schema on Tool { inputSchema }
+        { tools(first: 1, filter: { search: "deploy" }) { edges { node { ...Schema ... on CatalogEntry { createdAt } gateway { name } } } } }`);
+      expect(rich.errors).toBeUndefined();
+      expect(pageColumns()).toEqual(['e."id" AS "id", e."input_schema" AS "inputSchema", e."created_at" AS "createdAt"']);
+      const node = rich.data.tools.edges[0].node;
+      // JSON as JSON, dates as dates, and the gateway through its own field.
+      expect(node.inputSchema).toEqual({ type: 'object', required: ['ref'] });
+      expect(new Date(node.createdAt).toISOString()).toBe(node.createdAt);
+      expect(node.gateway.name).toBe('live');
+    });
+
     test("LIKE's own characters in the text match only themselves", async () => {
       expect(names(await search({ search: '50%' }))).toEqual(['live__discount']);
       expect(names(await search({ search: 'a_b' }))).toEqual(['live__snake']);

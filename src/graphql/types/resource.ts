@@ -1,5 +1,6 @@
 import { ENTRY_TABLES } from '../../catalog/entry-tables.js';
 import { builder } from '../builder.js';
+import { nodeFields } from '../gateway-entries.js';
 import { CatalogEntry } from './catalog-entry.js';
 import { asBadInput, CatalogFilter, catalogFilterArgs } from './catalog-filter.js';
 
@@ -23,6 +24,7 @@ builder.queryField('resources', (t) =>
     cursor: 'id',
     args: { filter: t.arg({ type: CatalogFilter, required: false }) },
     totalCount: (_root, args, ctx) => asBadInput(() => ctx.catalog.total(ENTRY_TABLES.Resource, catalogFilterArgs(args.filter), ctx)),
-    resolve: (query, _root, args, ctx) => asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Resource, query, catalogFilterArgs(args.filter), ctx)),
+    resolve: (query, _root, args, ctx, info) =>
+      asBadInput(() => ctx.catalog.list(ENTRY_TABLES.Resource, query, catalogFilterArgs(args.filter), ctx, nodeFields(ENTRY_TABLES.Resource, info))),
   }),
 );
