@@ -49,6 +49,12 @@ export async function admitAtTheDoor(req: IncomingMessage, res: ServerResponse, 
       res.off('close', leave);
     }
   }
+  // A client that left in the same turn as its permit came: its 'close' has
+  // passed, and would never return the permit.
+  if (res.closed) {
+    admission.release();
+    return false;
+  }
   // 'close' follows the end of every response, finished or cut off.
   res.once('close', () => admission.release());
   return true;

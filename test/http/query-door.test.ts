@@ -2,11 +2,13 @@
 // real HTTP, with a stand-in for yoga that records what reaches it and answers
 // only when the test says: a query that needs a permit reaches yoga only with
 // one, and with its body intact; what needs none, or cannot be read, passes.
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Admission } from '../../src/graphql/query-admission.js';
 import type { GraphQLServer } from '../../src/graphql/yoga.js';
+import { admitAtTheDoor } from '../../src/http/query-door.js';
 import { createRouter } from '../../src/http/router.js';
 import { until } from '../helpers/health.js';
 import { closeServer, listenLocal } from '../helpers/peers.js';
@@ -152,5 +154,22 @@ describe('query admission at the door', () => {
     await held;
     await until(() => admission.executing === 0, 5_000, 'the permit of the client that left');
     expect(arrivals).toHaveLength(1);
+  });
+
+  test('a client that leaves in the same turn as its permit comes does not keep the permit', async () => {
+    // Node may emit one response's 'close' and, from another's, the release
+    // that admits this one, before the waiting door resumes: simulated here in
+    // one synchronous step, with a stand-in for the request and the response.
+    fresh(1);
+    expect(admission.tryAcquire()).toBe(true);
+    const req = { method: 'GET', url: '/graphql?query=%7B%20tools%20%7B%20totalCount%20%7D%20%7D' } as IncomingMessage;
+    const res = Object.assign(new EventEmitter(), { closed: false });
+    const admitted = admitAtTheDoor(req, res as unknown as ServerResponse, admission, 100);
+    await until(() => admission.waiting === 1, 5_000, 'the query to wait');
+    admission.release();
+    res.closed = true;
+    res.emit('close');
+    expect(await admitted).toBe(false);
+    expect(admission).toMatchObject({ executing: 0, waiting: 0 });
   });
 });
